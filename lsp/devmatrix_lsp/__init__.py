@@ -1,0 +1,1 @@
+"""DevMatrix language server. Talks to a backend over HTTP + WebSocket; never imports the engine."""

@@ -1,0 +1,1 @@
+"""DevMatrix backend server: FastAPI app over the engine."""

@@ -1,0 +1,5 @@
+"""`python -m devmatrix` runs the CLI."""
+
+from devmatrix.cli import main
+
+main()

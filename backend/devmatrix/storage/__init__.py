@@ -1,0 +1,1 @@
+"""Persistence: SQLModel entities, engine and sessions, Alembic migrations."""

@@ -35,11 +35,12 @@ def test_upgrade_from_empty_reaches_head_without_drift(empty_engine: Engine) -> 
 def test_downgrade_one_step_and_up_again(empty_engine: Engine) -> None:
     migrate.upgrade(empty_engine)
     head = migrate.head_revision()
+    tables_at_head = set(inspect(empty_engine).get_table_names())
     migrate.downgrade(empty_engine, "-1")
     below = migrate.current_revision(empty_engine)
     assert below is not None
     assert below != head
-    assert "atom" not in inspect(empty_engine).get_table_names()
+    assert set(inspect(empty_engine).get_table_names()) < tables_at_head
     migrate.upgrade(empty_engine)
     assert migrate.current_revision(empty_engine) == head
     assert migrate.schema_drift(empty_engine) == []

@@ -9,6 +9,7 @@ from devmatrix.storage.models.accounting import (
 )
 from devmatrix.storage.models.base import utcnow
 from devmatrix.storage.models.conversation import Conversation, ConversationShare, Message
+from devmatrix.storage.models.events import EventRecord
 from devmatrix.storage.models.execution import (
     AcceptanceTest,
     AcceptanceTestResult,
@@ -53,6 +54,7 @@ __all__ = [
     "ConversationShare",
     "DependencyGraph",
     "DiscoveryDocument",
+    "EventRecord",
     "ExecutionRun",
     "ExecutionWave",
     "LLMCacheEntry",

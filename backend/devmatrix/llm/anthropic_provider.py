@@ -14,7 +14,7 @@ from anthropic.types import Message as AnthropicMessage
 
 from devmatrix.config import Settings
 from devmatrix.errors import LLMError, ProviderUnavailable
-from devmatrix.llm.errors import MalformedAnswer, ProviderCallFailed
+from devmatrix.llm.errors import MalformedAnswer, ProviderCallFailed, api_error_detail
 from devmatrix.llm.types import LLMRequest, LLMResponse, Usage
 
 DEFAULT_MODEL = "claude-sonnet-4-6"
@@ -143,10 +143,12 @@ class AnthropicProvider:
         where = f"Anthropic at {self.base_url}"
         retries = f"after {self.max_retries} retries"
         if isinstance(exc, anthropic.AuthenticationError | anthropic.PermissionDeniedError):
-            return ProviderUnavailable(f"{where} refused the API key: {_detail(exc)}.", KEY_HINT)
+            return ProviderUnavailable(
+                f"{where} refused the API key: {api_error_detail(exc.body, exc.message)}.", KEY_HINT
+            )
         if isinstance(exc, anthropic.RateLimitError):
             return ProviderCallFailed(
-                f"{where} is still rate limiting (429) {retries}: {_detail(exc)}.",
+                f"{where} is still rate limiting (429) {retries}: {api_error_detail(exc.body, exc.message)}.",
                 "Wait and retry, lower the concurrency, or raise DEVMATRIX_LLM_MAX_RETRIES.",
                 status_code=429,
                 transient=True,
@@ -154,7 +156,7 @@ class AnthropicProvider:
         if isinstance(exc, anthropic.APIStatusError) and exc.status_code >= 500:
             label = "overloaded" if exc.status_code == 529 else "failing"
             return ProviderCallFailed(
-                f"{where} is {label} ({exc.status_code}) {retries}: {_detail(exc)}.",
+                f"{where} is {label} ({exc.status_code}) {retries}: {api_error_detail(exc.body, exc.message)}.",
                 "Try again later or raise DEVMATRIX_LLM_MAX_RETRIES.",
                 status_code=exc.status_code,
                 transient=True,
@@ -174,20 +176,10 @@ class AnthropicProvider:
             return MalformedAnswer(f"{where} answered with a malformed body: {exc}.")
         if isinstance(exc, anthropic.APIStatusError):
             return ProviderCallFailed(
-                f"{where} rejected the request ({exc.status_code}): {_detail(exc)}.",
+                f"{where} rejected the request ({exc.status_code}): {api_error_detail(exc.body, exc.message)}.",
                 status_code=exc.status_code,
             )
         return MalformedAnswer(f"{where} answered with something unusable: {exc}.")
-
-
-def _detail(exc: anthropic.APIError) -> str:
-    """The API's own error message when the body has one, else the SDK's text."""
-    body = exc.body
-    if isinstance(body, dict):
-        error = body.get("error")
-        if isinstance(error, dict) and isinstance(error.get("message"), str):
-            return str(error["message"])
-    return exc.message
 
 
 def _object_schema(schema: dict[str, Any]) -> dict[str, Any]:

@@ -29,10 +29,20 @@ class ScriptedAnswerMissing(ProviderUnavailable):
     """The scripted provider has no (more) prepared answers for a request."""
 
 
+def api_error_detail(body: object, fallback: str) -> str:
+    """The server's own error message from an `{"error": {"message": ...}}` body, else `fallback`."""
+    if isinstance(body, dict):
+        error = body.get("error", body)
+        if isinstance(error, dict) and isinstance(error.get("message"), str):
+            return str(error["message"])
+    return fallback
+
+
 __all__ = [
     "LLMError",
     "MalformedAnswer",
     "ProviderCallFailed",
     "ProviderUnavailable",
     "ScriptedAnswerMissing",
+    "api_error_detail",
 ]

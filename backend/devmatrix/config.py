@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import platformdirs
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, model_validator
+from pydantic import AliasChoices, BaseModel, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
@@ -35,6 +35,14 @@ DEFAULT_PASSWORDS = frozenset(
     }
 )
 MIN_JWT_SECRET_LENGTH = 32
+
+
+class WebhookTarget(BaseModel):
+    """Where security events are sent: a Slack-compatible or PagerDuty Events v2 endpoint."""
+
+    url: str
+    format: Literal["slack", "pagerduty"] = "slack"
+    routing_key: SecretStr | None = None  # PagerDuty integration key
 
 
 def default_data_dir() -> Path:
@@ -90,6 +98,17 @@ class Settings(BaseSettings):
     jwt_secret: SecretStr | None = None
     admin_password: SecretStr | None = None
     cors_origins: list[str] = Field(default_factory=list)
+
+    # Operations: event bus channel, rate-limit tiers ("count/second|minute|hour"), webhooks.
+    events_channel: str = "devmatrix:events"
+    events_heartbeat_seconds: float = 20.0
+    rate_limit_enabled: bool = True
+    rate_limit_anonymous: str = "120/minute"
+    rate_limit_user: str = "1200/minute"
+    rate_limit_admin: str = "3000/minute"
+    rate_limit_auth: str = "20/minute"
+    rate_limit_prefix: str = "devmatrix:ratelimit"
+    security_webhooks: list[WebhookTarget] = Field(default_factory=list)
 
     @property
     def sqlite_path(self) -> Path:

@@ -98,6 +98,16 @@ class Settings(BaseSettings):
     jwt_secret: SecretStr | None = None
     admin_password: SecretStr | None = None
     cors_origins: list[str] = Field(default_factory=list)
+    jwt_issuer: str = "devmatrix"
+    jwt_audience: str = "devmatrix-api"
+    access_token_minutes: int = Field(default=60, ge=1)
+    refresh_token_days: int = Field(default=30, ge=1)
+    session_idle_minutes: int = Field(default=12 * 60, ge=1)
+    session_absolute_days: int = Field(default=30, ge=1)
+    # Client addresses or CIDR blocks allowed on /api/v1/admin; empty means any address.
+    admin_ip_allowlist: list[str] = Field(default_factory=list)
+    # "fast" lowers argon2 cost so test suites run quickly; ignored when env is production.
+    argon2_profile: Literal["standard", "fast"] = "standard"
 
     # Operations: event bus channel, rate-limit tiers ("count/second|minute|hour"), webhooks.
     events_channel: str = "devmatrix:events"

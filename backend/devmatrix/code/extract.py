@@ -1,0 +1,341 @@
+"""Turn one file's source into atoms by walking query captures.
+
+No language appears here: definitions, statements, references and imports come from the capture
+names documented in `queries/python.scm`. Two passes run per file: a shallow one for structure
+(cheap, it stops descending early) and a full one for names, which is where the time goes; the
+loops over its captures are kept to a few integer comparisons per name.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_left, bisect_right
+from dataclasses import dataclass, field
+from typing import cast
+
+from tree_sitter import Node, QueryCursor
+
+from devmatrix.code.atoms import AtomKind, CodeAtom, ImportBinding, atom_id
+from devmatrix.code.languages import STRUCTURE_DEPTH, CompiledLanguage, LanguageSpec, compiled
+from devmatrix.code.languages import parser_for as _parser_for
+
+Captures = dict[str, list[Node]]
+
+# A dotted chain after a captured name (`.b.c` in `a.b.c`). Members are read from the text
+# rather than captured: it halves the captures of the full pass.
+_CHAIN = re.compile(rb"(?:\.[A-Za-z_$][\w$]*)+")
+_DOT = 0x2E
+
+
+@dataclass(frozen=True)
+class FileAtoms:
+    """The atoms of one file, and the first line with a syntax error (None when it parses)."""
+
+    atoms: tuple[CodeAtom, ...]
+    lines: int
+    error_line: int | None = None
+    dropped: int = 0
+
+
+@dataclass
+class _Draft:
+    """An atom being built; `parent` indexes the enclosing draft (a class for a method)."""
+
+    start: int
+    end: int
+    start_line: int
+    end_line: int
+    kind: str
+    qualified: str
+    signature_end: int
+    parent: int = -1
+    atom: bool = True
+    defines: list[str] = field(default_factory=list)
+
+
+def extract_atoms(file: str, source: bytes, spec: LanguageSpec) -> FileAtoms:
+    """Parse `source` (the content of `file`, a relative path) and cut it into atoms."""
+    lang = compiled(spec)
+    root = _parser_for(spec).parse(source).root_node
+    cursor = QueryCursor(lang.structure)
+    cursor.set_max_start_depth(STRUCTURE_DEPTH)
+    structure = cursor.captures(root)
+    drafts = _definitions(structure, source)
+    atoms = _with_blocks(drafts, structure, source)
+    seg_starts, seg_owner = _segments(atoms)
+    _attach_constants(atoms, structure, source, seg_starts, seg_owner)
+    names, imports = _references(lang, root, source, len(atoms), seg_starts, seg_owner)
+    built = [
+        _finish(file, draft, atoms, source, names[i], imports[i], lang.receivers)
+        for i, draft in enumerate(atoms)
+    ]
+    lines = source.count(b"\n") + (1 if source and not source.endswith(b"\n") else 0)
+    if not root.has_error:
+        return FileAtoms(tuple(built), lines)
+    errors = [(n.start_byte, n.end_byte, n.start_point.row + 1) for n in _errors(lang, root)]
+    kept = tuple(
+        a for a in built if not any(s < a.end_byte and a.start_byte < e for s, e, _ in errors)
+    )
+    first = min((row for _, _, row in errors), default=root.start_point.row + 1)
+    return FileAtoms(kept, lines, error_line=first, dropped=len(built) - len(kept))
+
+
+def _errors(lang: CompiledLanguage, root: Node) -> list[Node]:
+    found = QueryCursor(lang.errors).captures(root).get("error", [])
+    # A tree with errors but no ERROR/MISSING node left (rare) still counts as broken.
+    return found or [root]
+
+
+def _definitions(structure: Captures, source: bytes) -> list[_Draft]:
+    """Pair each `definition.<kind>` node with its name and body; nest them by byte range."""
+    body_starts = sorted(n.start_byte for n in structure.get("body", ()))
+    by_name: dict[int, _Draft] = {}
+    for capture, nodes in structure.items():
+        if not capture.startswith("definition."):
+            continue
+        kind = capture.removeprefix("definition.")
+        names = sorted(structure.get(f"name.{capture}", ()), key=lambda n: n.start_byte)
+        name_starts = [n.start_byte for n in names]
+        for node in nodes:
+            start, end = node.start_byte, node.end_byte
+            i = bisect_left(name_starts, start)
+            if i == len(names) or name_starts[i] >= end:
+                continue
+            known = by_name.get(name_starts[i])
+            # The same name node seen from a wrapper (decorator, export): keep the widest.
+            if known is not None and known.end - known.start >= end - start:
+                continue
+            name_end = names[i].end_byte
+            j = bisect_right(body_starts, name_end)
+            body = body_starts[j] if j < len(body_starts) and body_starts[j] < end else end
+            by_name[name_starts[i]] = _Draft(
+                start=start,
+                end=end,
+                start_line=node.start_point.row + 1,
+                end_line=node.end_point.row + 1,
+                kind=kind,
+                qualified=source[name_starts[i] : name_end].decode("utf-8", "replace"),
+                signature_end=body,
+            )
+    drafts = sorted(by_name.values(), key=lambda d: (d.start, -d.end))
+    stack: list[int] = []
+    for index, draft in enumerate(drafts):
+        while stack and drafts[stack[-1]].end <= draft.start:
+            stack.pop()
+        if stack:
+            parent = drafts[stack[-1]]
+            draft.parent = stack[-1]
+            draft.qualified = f"{parent.qualified}.{draft.qualified}"
+            if draft.kind == "function" and parent.kind == "class":
+                draft.kind = "method"
+        stack.append(index)
+    return drafts
+
+
+def _with_blocks(drafts: list[_Draft], structure: Captures, source: bytes) -> list[_Draft]:
+    """Decide which definitions are atoms and group remaining top-level statements into blocks."""
+    roots = {(d.start, d.end): i for i, d in enumerate(drafts) if d.parent < 0}
+    skipped = {n.start_byte for n in structure.get("statement.skip", ())}
+    imports = {n.start_byte for n in structure.get("statement.import", ())}
+    statements = sorted(
+        (n for n in structure.get("statement", ()) if n.start_byte not in skipped),
+        key=lambda n: n.start_byte,
+    )
+    top: set[int] = set()
+    blocks: list[_Draft] = []
+    run_open = False  # a definition between two statements ends the run of statements
+    for node in statements:
+        span = (node.start_byte, node.end_byte)
+        if span in roots:
+            top.add(roots[span])
+            run_open = False
+            continue
+        kind = "imports" if span[0] in imports else "constants"
+        if run_open and blocks[-1].kind == kind:
+            blocks[-1].end, blocks[-1].end_line = span[1], node.end_point.row + 1
+            continue
+        blocks.append(_block(node, kind, blocks))
+        run_open = True
+    for index, draft in enumerate(drafts):
+        parent = drafts[draft.parent] if draft.parent >= 0 else None
+        # Parents sort before their children, so `parent.atom` is already decided.
+        draft.atom = index in top or (parent is not None and parent.atom and parent.kind == "class")
+    return _merge(drafts, blocks)
+
+
+def _block(node: Node, kind: str, blocks: list[_Draft]) -> _Draft:
+    same = sum(1 for b in blocks if b.kind == kind)
+    name = f"<{kind}>" if same == 0 else f"<{kind}#{same + 1}>"
+    return _Draft(
+        start=node.start_byte,
+        end=node.end_byte,
+        start_line=node.start_point.row + 1,
+        end_line=node.end_point.row + 1,
+        kind=kind,
+        qualified=name,
+        signature_end=node.start_byte,
+    )
+
+
+def _merge(drafts: list[_Draft], blocks: list[_Draft]) -> list[_Draft]:
+    """Atoms in source order; definitions that are not atoms are recorded by their owner."""
+    atoms = sorted([d for d in drafts if d.atom] + blocks, key=lambda d: (d.start, -d.end))
+    seg_starts, seg_owner = _segments(atoms)
+    for draft in drafts:
+        if draft.atom:
+            draft.defines.insert(0, draft.qualified)
+            continue
+        owner = _owner(draft.start, seg_starts, seg_owner)
+        if owner >= 0:
+            atoms[owner].defines.append(draft.qualified)
+    return atoms
+
+
+def _segments(atoms: list[_Draft]) -> tuple[list[int], list[int]]:
+    """Cut the file into spans owned by the innermost atom (a method inside its class)."""
+    starts: list[int] = []
+    owners: list[int] = []
+
+    def mark(position: int, owner: int) -> None:
+        if starts and starts[-1] == position:
+            owners[-1] = owner
+        else:
+            starts.append(position)
+            owners.append(owner)
+
+    stack: list[int] = []
+    for index, atom in enumerate(atoms):
+        while stack and atoms[stack[-1]].end <= atom.start:
+            ended = atoms[stack.pop()].end
+            mark(ended, stack[-1] if stack else -1)
+        mark(atom.start, index)
+        stack.append(index)
+    while stack:
+        ended = atoms[stack.pop()].end
+        mark(ended, stack[-1] if stack else -1)
+    return starts, owners
+
+
+def _owner(position: int, starts: list[int], owners: list[int]) -> int:
+    i = bisect_right(starts, position) - 1
+    return owners[i] if i >= 0 else -1
+
+
+def _attach_constants(
+    atoms: list[_Draft],
+    structure: Captures,
+    source: bytes,
+    seg_starts: list[int],
+    seg_owner: list[int],
+) -> None:
+    """Names bound at module or class level are defined by the atom around them."""
+    for node in structure.get("name.definition.constant", ()):
+        owner = _owner(node.start_byte, seg_starts, seg_owner)
+        if owner < 0:
+            continue
+        atom = atoms[owner]
+        name = source[node.start_byte : node.end_byte].decode("utf-8", "replace")
+        qualified = f"{atom.qualified}.{name}" if atom.kind == "class" else name
+        if qualified not in atom.defines:
+            atom.defines.append(qualified)
+
+
+def _references(
+    lang: CompiledLanguage,
+    root: Node,
+    source: bytes,
+    count: int,
+    seg_starts: list[int],
+    seg_owner: list[int],
+) -> tuple[list[set[bytes]], list[list[ImportBinding]]]:
+    """Names each atom uses (with their dotted chains) and the imports written inside it."""
+    captures = QueryCursor(lang.references).captures(root)
+    names: list[set[bytes]] = [set() for _ in range(count)]
+    size = len(source)
+    for node in captures.get("name.reference", ()):
+        start = node.start_byte
+        if start and source[start - 1] == _DOT:
+            continue  # a member: read with the head of its chain
+        i = bisect_right(seg_starts, start) - 1
+        owner = seg_owner[i] if i >= 0 else -1
+        if owner < 0:
+            continue
+        end = node.end_byte
+        if end < size and source[end] == _DOT:
+            chain = _CHAIN.match(source, end)
+            if chain is not None:
+                end = chain.end()
+        names[owner].add(source[start:end])
+    imports: list[list[ImportBinding]] = [[] for _ in range(count)]
+    for node in captures.get("import", ()):
+        owner = _owner(node.start_byte, seg_starts, seg_owner)
+        if owner >= 0:
+            imports[owner].extend(_bindings(lang, node, source))
+    return names, imports
+
+
+def _bindings(lang: CompiledLanguage, statement: Node, source: bytes) -> list[ImportBinding]:
+    """One binding per match of the imports query on one import statement."""
+    found: list[ImportBinding] = []
+    for _, match in QueryCursor(lang.imports).matches(statement):
+        text = {
+            capture: source[nodes[0].start_byte : nodes[0].end_byte].decode("utf-8", "replace")
+            for capture, nodes in match.items()
+            if nodes
+        }
+        path = text.get("import.path")
+        module = path if path is not None else text.get("import.module")
+        if module is None:
+            continue
+        module = "".join(module.split())  # `from . mod import x` is written with spaces
+        name, alias = text.get("import.name"), text.get("import.alias")
+        if "import.wildcard" in text:
+            found.append(ImportBinding("*", module, "*", path is not None))
+        elif name is not None:
+            found.append(ImportBinding(alias or name, module, name, path is not None))
+        else:
+            found.append(ImportBinding(alias or module, module, None, path is not None))
+    return found
+
+
+def _finish(
+    file: str,
+    draft: _Draft,
+    atoms: list[_Draft],
+    source: bytes,
+    names: set[bytes],
+    imports: list[ImportBinding],
+    receivers: frozenset[str],
+) -> CodeAtom:
+    """Freeze a draft; `self.x` in a class member becomes `Class.x` so resolution needs no language."""
+    owner_class = draft.qualified.rpartition(".")[0] if draft.kind in ("method", "test") else ""
+    references: set[str] = set()
+    for raw in names:
+        name = raw.decode("utf-8", "replace")
+        head, dot, rest = name.partition(".")
+        if head in receivers:
+            if owner_class and dot:
+                references.add(f"{owner_class}.{rest}")
+            continue
+        references.add(name)
+    if draft.kind in ("constants", "imports"):
+        first_line = source[draft.start : draft.end].split(b"\n", 1)[0]
+        signature = first_line.decode("utf-8", "replace").strip()
+    else:
+        raw_signature = source[draft.start : draft.signature_end]
+        signature = raw_signature.decode("utf-8", "replace").strip()
+    kind = cast(AtomKind, draft.kind)
+    return CodeAtom(
+        id=atom_id(file, draft.qualified),
+        file=file,
+        qualified_name=draft.qualified,
+        kind=kind,
+        start_byte=draft.start,
+        end_byte=draft.end,
+        start_line=draft.start_line,
+        end_line=draft.end_line,
+        signature=signature,
+        defines=tuple(draft.defines),
+        references=tuple(sorted(references)),
+        imports=tuple(imports),
+    )

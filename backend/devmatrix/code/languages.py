@@ -1,0 +1,110 @@
+"""The languages the atomizer reads: grammar, file extensions and compiled query files.
+
+Everything a language knows about itself lives in `queries/<name>*.scm`; this module only loads
+them, once per process.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from pathlib import PurePosixPath
+
+import tree_sitter_javascript
+import tree_sitter_python
+import tree_sitter_typescript
+from tree_sitter import Language, Parser, Query
+
+# Definitions and statements sit near the root: a class method is at depth 3 in Python
+# (module > class > block > function) and 4 in JavaScript (program > export > class > body >
+# method). Starting structural patterns only this deep keeps the pass cheap on big files.
+STRUCTURE_DEPTH = 5
+
+# A syntax error is the same node in every grammar.
+ERROR_QUERY = "(ERROR) @error (MISSING) @error"
+
+
+@dataclass(frozen=True)
+class LanguageSpec:
+    """One language: its name (the query file stem), grammar and source file extensions."""
+
+    name: str
+    extensions: tuple[str, ...]
+    grammar: Callable[[], object]
+    # Stems that stand for their folder (`pkg/__init__.py` is module `pkg`).
+    package_stems: tuple[str, ...]
+    # Stem of the query files; TSX shares TypeScript's (its grammar is TypeScript plus JSX).
+    query_stem: str = ""
+
+
+LANGUAGES: tuple[LanguageSpec, ...] = (
+    LanguageSpec("python", (".py", ".pyi"), tree_sitter_python.language, ("__init__",)),
+    LanguageSpec(
+        "javascript", (".js", ".jsx", ".mjs", ".cjs"), tree_sitter_javascript.language, ("index",)
+    ),
+    LanguageSpec(
+        "typescript",
+        (".ts", ".mts", ".cts"),
+        tree_sitter_typescript.language_typescript,
+        ("index",),
+    ),
+    LanguageSpec(
+        "tsx", (".tsx",), tree_sitter_typescript.language_tsx, ("index",), query_stem="typescript"
+    ),
+)
+
+_BY_EXTENSION = {ext: spec for spec in LANGUAGES for ext in spec.extensions}
+SOURCE_EXTENSIONS: tuple[str, ...] = tuple(_BY_EXTENSION)
+PACKAGE_STEMS: frozenset[str] = frozenset(s for spec in LANGUAGES for s in spec.package_stems)
+
+
+@dataclass(frozen=True)
+class CompiledLanguage:
+    """Grammar, parser and the three compiled queries of one language."""
+
+    spec: LanguageSpec
+    language: Language
+    structure: Query
+    references: Query
+    imports: Query
+    errors: Query
+    receivers: frozenset[str]
+
+
+def language_for(path: str) -> LanguageSpec | None:
+    """The language of a file by its extension, or None when the atomizer does not read it."""
+    return _BY_EXTENSION.get(PurePosixPath(path).suffix.lower())
+
+
+def _query_text(stem: str) -> str:
+    return resources.files("devmatrix.code").joinpath("queries", f"{stem}.scm").read_text("utf-8")
+
+
+@cache
+def compiled(spec: LanguageSpec) -> CompiledLanguage:
+    """Compile the grammar and query files of `spec` (once per process)."""
+    language = Language(spec.grammar())
+    stem = spec.query_stem or spec.name
+    structure = Query(language, _query_text(stem))
+    receivers: set[str] = set()
+    for index in range(structure.pattern_count):
+        words = structure.pattern_settings(index).get("receivers")
+        if words:
+            receivers.update(words.split())
+    return CompiledLanguage(
+        spec=spec,
+        language=language,
+        structure=structure,
+        references=Query(language, _query_text(f"{stem}-references")),
+        imports=Query(language, _query_text(f"{stem}-imports")),
+        errors=Query(language, ERROR_QUERY),
+        receivers=frozenset(receivers),
+    )
+
+
+@cache
+def parser_for(spec: LanguageSpec) -> Parser:
+    """A parser for `spec`, reused across files (parsers are not thread-safe; one process, one)."""
+    return Parser(compiled(spec).language)

@@ -126,7 +126,7 @@ class ScheduleResult:
     failed: dict[str, Outcome] = field(default_factory=dict)
     blocked: dict[str, str] = field(default_factory=dict)  # node -> the failed ancestor
     cancelled: list[str] = field(default_factory=list)  # were running when cancel() came
-    not_started: list[str] = field(default_factory=list)  # left waiting by cancel()
+    not_started: list[str] = field(default_factory=list)  # left by cancel(): ready ones first
 
     @property
     def complete(self) -> bool:
@@ -244,8 +244,11 @@ async def run_schedule(
             f"Nodes given as done are not in the graph: {', '.join(unknown[:5])}.",
             "Pass only ids of nodes of this graph in `done`.",
         )
-    run = _Run(graph, work, concurrency, control or ScheduleControl(), hooks or ScheduleHooks())
-    return await run.execute(done, _path_lengths(graph, costs))
+    priority = _path_lengths(graph, costs)
+    run = _Run(
+        graph, work, concurrency, control or ScheduleControl(), hooks or ScheduleHooks(), priority
+    )
+    return await run.execute(frozenset(done))
 
 
 class _Run:
@@ -258,6 +261,7 @@ class _Run:
         concurrency: int,
         control: ScheduleControl,
         hooks: ScheduleHooks,
+        priority: dict[str, float],
     ) -> None:
         self.graph = graph
         self.work = work
@@ -270,12 +274,11 @@ class _Run:
         # Finished tasks and control changes (None) arrive here, so one await serves both.
         self.inbox: asyncio.Queue[asyncio.Task[Outcome] | None] = asyncio.Queue()
         self.result = ScheduleResult()
-        self.priority: dict[str, float] = {}
+        self.priority = priority
         self.position = {node: index for index, node in enumerate(graph.nodes)}
 
-    async def execute(self, done: Collection[str], priority: dict[str, float]) -> ScheduleResult:
-        self.priority = priority
-        self._seed(frozenset(done))
+    async def execute(self, done: frozenset[str]) -> ScheduleResult:
+        self._seed(done)
         unsubscribe = self.control.subscribe(lambda: self.inbox.put_nowait(None))
         try:
             while await self._step():
@@ -283,7 +286,13 @@ class _Run:
         finally:
             unsubscribe()
             await self._abandon_running()
-        self.result.not_started = [node for _, _, node in sorted(self.ready)]
+        return self._finish(done)
+
+    def _finish(self, done: frozenset[str]) -> ScheduleResult:
+        ready = [node for _, _, node in sorted(self.ready)]
+        accounted = done | set(ready) | set(self.result.started) | self.result.blocked.keys()
+        waiting = [node for node in self.graph.nodes if node not in accounted]
+        self.result.not_started = ready + waiting
         return self.result
 
     def _seed(self, done: frozenset[str]) -> None:

@@ -177,7 +177,7 @@ async def test_cancel_cancels_running_atoms_and_reports_the_rest_as_not_started(
     assert sorted(result.cancelled) == ["a", "b"]
     assert ("cancelled", "a") in work.log
     assert ("cancelled", "b") in work.log
-    assert result.not_started == ["c", "d"]  # e still waits on a: neither ready nor started
+    assert result.not_started == ["c", "d", "e"]  # ready ones first, then e, still waiting on a
     assert result.finished == []
     assert not result.complete
 

@@ -1,0 +1,204 @@
+"""Running the project's imports and tests inside the sandbox, and reading back what happened.
+
+The sandbox deletes its copy when the program ends, so the small drivers below print their report
+(JUnit XML, coverage, import errors) as JSON after a marker line on stdout.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from devmatrix.sandbox import SandboxLimits, SandboxResult, run_in_sandbox
+from devmatrix.validation.pytest_report import TestOutcome, parse_junit, parse_summary
+
+MARKER = "@@devmatrix-report@@"
+# Reports can be large (a JUnit file with tracebacks); the sandbox keeps head and tail of output.
+REPORT_OUTPUT_BYTES = 4 << 20
+
+_IMPORT_DRIVER = """
+import importlib, json, os, sys, traceback
+sys.path.insert(0, os.getcwd())
+report = {}
+for name in json.loads(sys.argv[1]):
+    try:
+        importlib.import_module(name)
+        report[name] = None
+    except BaseException as exc:
+        frames = [[os.path.relpath(f.filename), f.lineno, f.name]
+                  for f in traceback.extract_tb(exc.__traceback__)]
+        if isinstance(exc, SyntaxError) and exc.filename:
+            frames.append([os.path.relpath(exc.filename), exc.lineno or 1, "<module>"])
+        report[name] = {"type": type(exc).__name__, "message": str(exc), "frames": frames,
+                        "traceback": "".join(traceback.format_exception_only(exc))[-2000:]}
+print("\\n" + MARKER + json.dumps(report))
+""".replace("MARKER", repr(MARKER))
+
+_PYTEST_DRIVER = """
+import json, os, sys
+options = json.loads(sys.argv[1])
+sys.path.insert(0, os.getcwd())
+cov = None
+if options["coverage"]:
+    try:
+        import coverage
+        cov = coverage.Coverage(data_file=None, source=[os.getcwd()])
+        cov.start()
+    except ImportError:
+        cov = None
+import pytest
+junit = os.path.join(os.getcwd(), ".devmatrix-junit.xml")
+code = pytest.main([*options["args"], "--junitxml", junit, "-o", "junit_family=xunit1",
+                    "--", *options["paths"]])
+report = {"exit": int(code), "coverage": None, "junit": None}
+if cov is not None:
+    cov.stop()
+    files = {}
+    for path in cov.get_data().measured_files():
+        rel = os.path.relpath(path)
+        if rel.startswith(".."):
+            continue
+        try:
+            _, statements, _, missing, _ = cov.analysis2(path)
+        except Exception:
+            continue
+        files[rel] = {"statements": statements, "missing": missing}
+    report["coverage"] = files
+if os.path.exists(junit):
+    with open(junit, encoding="utf-8", errors="replace") as handle:
+        report["junit"] = handle.read()
+sys.stdout.flush()
+print("\\n" + MARKER + json.dumps(report))
+""".replace("MARKER", repr(MARKER))
+
+_RUNNING = re.compile(
+    r"^(\S+\.py::\S+)(?: (?:PASSED|FAILED|ERROR|SKIPPED|XFAIL|XPASS)\b.*)?$", re.M
+)
+
+
+@dataclass(frozen=True)
+class FileCoverage:
+    """Executable lines of one file and those no test executed."""
+
+    statements: frozenset[int]
+    missing: frozenset[int]
+
+    def fraction(self, start_line: int, end_line: int) -> float | None:
+        """Executed share of the statements in `start_line..end_line`; None when it has none."""
+        inside = [n for n in self.statements if start_line <= n <= end_line]
+        if not inside:
+            return None
+        return sum(1 for n in inside if n not in self.missing) / len(inside)
+
+
+@dataclass(frozen=True)
+class ImportProblem:
+    """Why a module failed to import, with traceback frames relative to the project."""
+
+    module: str
+    error_type: str
+    message: str
+    frames: tuple[tuple[str, int, str], ...]
+    text: str
+
+
+@dataclass(frozen=True)
+class TestRun:
+    """One sandboxed pytest run: outcomes, per-file coverage (None if not measured), the raw result."""
+
+    outcomes: tuple[TestOutcome, ...]
+    coverage: dict[str, FileCoverage] | None
+    result: SandboxResult
+    exit_code: int | None
+    output: str = field(repr=False, default="")
+
+    @property
+    def stopped(self) -> bool:
+        """True when the sandbox stopped the run (timeout or a limit) before pytest finished."""
+        return (
+            self.result.timed_out or self.result.killed_reason is not None or self.exit_code is None
+        )
+
+    def last_started(self) -> str | None:
+        """Node id of the test that was running when the run was stopped (verbose output)."""
+        started = [m for m in _RUNNING.finditer(self.output)]
+        if started and started[-1].group(0) == started[-1].group(1):
+            return started[-1].group(1)
+        return None
+
+
+def _report(stdout: str) -> dict[str, Any] | None:
+    _, found, tail = stdout.rpartition(MARKER)
+    if not found:
+        return None
+    try:
+        data = json.loads(tail.strip().splitlines()[0]) if tail.strip() else None
+    except json.JSONDecodeError:
+        return None  # cut by the output limit: treated like a run that printed no report
+    return data if isinstance(data, dict) else None
+
+
+def _limits(limits: SandboxLimits | None) -> SandboxLimits:
+    base = limits or SandboxLimits()
+    if base.max_output_bytes >= REPORT_OUTPUT_BYTES:
+        return base
+    return SandboxLimits(**{**base.__dict__, "max_output_bytes": REPORT_OUTPUT_BYTES})
+
+
+def import_modules(
+    project: Path, modules: Sequence[str], limits: SandboxLimits | None = None
+) -> tuple[dict[str, ImportProblem], SandboxResult]:
+    """Import each module in one sandboxed interpreter; the problems by module, and the raw result."""
+    argv = [sys.executable, "-c", _IMPORT_DRIVER, json.dumps(list(modules))]
+    result = run_in_sandbox(project, argv, _limits(limits))
+    report = _report(result.stdout) or {}
+    problems = {}
+    for module, problem in report.items():
+        if isinstance(problem, dict):
+            problems[module] = ImportProblem(
+                module=module,
+                error_type=str(problem.get("type", "")),
+                message=str(problem.get("message", "")),
+                frames=tuple((str(f[0]), int(f[1]), str(f[2])) for f in problem.get("frames", [])),
+                text=str(problem.get("traceback", "")),
+            )
+    return problems, result
+
+
+def run_tests(
+    project: Path,
+    test_paths: Sequence[str],
+    limits: SandboxLimits | None = None,
+    *,
+    measure_coverage: bool = True,
+) -> TestRun:
+    """Run pytest on `test_paths` in the sandbox with short tracebacks, a JUnit report and coverage."""
+    args = ["-v", "--tb=short", "-rA", "-p", "no:cacheprovider"]
+    options = json.dumps({"args": args, "paths": list(test_paths), "coverage": measure_coverage})
+    result = run_in_sandbox(
+        project, [sys.executable, "-c", _PYTEST_DRIVER, options], _limits(limits)
+    )
+    output = result.stdout.rpartition(MARKER)[0] if MARKER in result.stdout else result.stdout
+    report = _report(result.stdout)
+    if report is None:
+        outcomes = parse_summary(output)
+        return TestRun(tuple(outcomes), None, result, None, output + result.stderr)
+    junit = report.get("junit")
+    outcomes = parse_junit(junit) if isinstance(junit, str) and junit else parse_summary(output)
+    raw_cov = report.get("coverage")
+    coverage = (
+        {
+            file: FileCoverage(frozenset(v["statements"]), frozenset(v["missing"]))
+            for file, v in raw_cov.items()
+        }
+        if isinstance(raw_cov, dict)
+        else None
+    )
+    return TestRun(
+        tuple(outcomes), coverage, result, int(report.get("exit", 1)), output + result.stderr
+    )

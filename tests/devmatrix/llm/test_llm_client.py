@@ -47,7 +47,8 @@ def owners(engine: Engine) -> tuple[int, int]:
         team, role = Team(name="core"), Role(name="user")
         session.add_all([team, role])
         session.flush()
-        assert team.id is not None and role.id is not None
+        assert team.id is not None
+        assert role.id is not None
         user = User(
             username="ana",
             email="a@example.com",
@@ -58,7 +59,8 @@ def owners(engine: Engine) -> tuple[int, int]:
         plan = MasterPlan(title="todo api", team_id=team.id)
         session.add_all([user, plan])
         session.flush()
-        assert user.id is not None and plan.id is not None
+        assert user.id is not None
+        assert plan.id is not None
         return user.id, plan.id
 
 
@@ -110,8 +112,10 @@ async def test_anthropic_call_is_recorded_and_a_cache_hit_makes_no_request(
     )
     assert (paid.user_id, paid.plan_id, paid.input_tokens) == (user_id, plan_id, 1_000_000)
     assert paid.cost_usd == pytest.approx(3.0)
-    assert paid.latency_ms > 0 and not paid.cached
-    assert cached.cached and cached.cost_usd == 0.0
+    assert paid.latency_ms > 0
+    assert not paid.cached
+    assert cached.cached
+    assert cached.cost_usd == 0.0
 
 
 async def test_openai_cache_hit_makes_no_request(server: LoopbackServer, engine: Engine) -> None:
@@ -121,7 +125,8 @@ async def test_openai_cache_hit_makes_no_request(server: LoopbackServer, engine:
     await client.complete(ask())
     again = await client.complete(ask())
 
-    assert again.cached and again.text == "Hi"
+    assert again.cached
+    assert again.text == "Hi"
     assert len(server.requests) == 1
 
 
@@ -145,7 +150,8 @@ async def test_expired_entries_are_not_served(server: LoopbackServer, engine: En
     await client.complete(ask())
     again = await client.complete(ask())
 
-    assert again.text == "two" and not again.cached
+    assert again.text == "two"
+    assert not again.cached
     assert len(server.requests) == 2
 
 
@@ -248,7 +254,8 @@ async def test_redis_cache_hit_makes_no_request(
         cache._redis.delete(cache.prefix + cache_key("anthropic", "claude-sonnet-4-6", ask()))
         cache.close()
 
-    assert again.cached and again.text == "from redis"
+    assert again.cached
+    assert again.text == "from redis"
     assert len(server.requests) == 1
 
 

@@ -98,6 +98,9 @@ class Settings(BaseSettings):
     jwt_secret: SecretStr | None = None
     admin_password: SecretStr | None = None
     cors_origins: list[str] = Field(default_factory=list)
+
+    # Atomizer: larger source files (usually generated) are reported and skipped.
+    atomize_max_file_bytes: int = 2_000_000
     jwt_issuer: str = "devmatrix"
     jwt_audience: str = "devmatrix-api"
     access_token_minutes: int = Field(default=60, ge=1)

@@ -22,3 +22,34 @@ def check_database(settings: Settings) -> Check:
     ensure_schema(engine)
     where = engine.url.render_as_string(hide_password=True)
     return Check("database", engine.dialect.name, True, f"{where} at revision {head_revision()}")
+
+
+@register
+def check_events(settings: Settings) -> Check:
+    """The event bus can read its log and, with Redis configured, reach Redis."""
+    from devmatrix.events import build_event_bus
+    from devmatrix.storage.db import open_database
+
+    bus = build_event_bus(settings, open_database(settings.effective_database_url))
+    try:
+        return Check("events", bus.implementation, True, bus.check())
+    except Exception as exc:  # noqa: BLE001 - the doctor shows the failure with the implementation
+        return Check("events", bus.implementation, False, f"{type(exc).__name__}: {exc}")
+    finally:
+        bus.close()
+
+
+@register
+def check_model_provider(settings: Settings) -> Check:
+    """Which model provider and model are active, whether the key is set, and whether it answers."""
+    from devmatrix.llm.checks import model_provider_check
+
+    return model_provider_check(settings)
+
+
+@register
+def check_cache(settings: Settings) -> Check:
+    """Which response cache is active (database or Redis) and whether it answers."""
+    from devmatrix.llm.checks import cache_check
+
+    return cache_check(settings)

@@ -13,10 +13,11 @@ from devmatrix.errors import DevMatrixError
 app = app_module.app
 
 # Registration: importing a command module adds its commands to `app`.
+from devmatrix.cli import atomize as _atomize  # noqa: E402
 from devmatrix.cli import db as _db  # noqa: E402
 from devmatrix.cli import doctor as _doctor  # noqa: E402
 
-_REGISTERED = (_db, _doctor)
+_REGISTERED = (_atomize, _db, _doctor)
 
 
 def main(argv: list[str] | None = None) -> None:

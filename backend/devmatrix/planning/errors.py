@@ -10,6 +10,7 @@ class PlanningError(DevMatrixError):
     """Planning could not produce a valid result; `problems` lists what was wrong, one per line."""
 
     def __init__(self, message: str, hint: str | None = None, *, problems: list[str] | None = None):
+        self.summary = message
         self.problems = list(problems or [])
         if self.problems:
             message = message + "\n" + "\n".join(f"  - {p}" for p in self.problems)

@@ -1,0 +1,122 @@
+"""The planned atoms as a dependency graph: persisted atoms and edges, summary, cycles, waves.
+
+An edge runs from the atom defining a symbol to the atom using it. Cycles are reported (the
+atoms in each) and condensed into one unit, so waves -- topological generations, for display
+only -- always exist.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import networkx as nx
+from sqlalchemy import delete
+from sqlmodel import Session, select
+
+from devmatrix.planning.atoms import PlannedAtom
+from devmatrix.storage.models import (
+    Atom,
+    AtomDependency,
+    DependencyGraph,
+    ExecutionWave,
+    MasterPlanTask,
+    utcnow,
+)
+
+
+@dataclass(frozen=True)
+class GraphSummary:
+    """Size, longest chain (in atoms), cycles (atom keys) and waves (atom keys per generation)."""
+
+    node_count: int
+    edge_count: int
+    longest_chain: int
+    cycles: list[list[str]]
+    waves: list[list[str]]
+
+
+def summarize_graph(nodes: list[str], edges: list[tuple[str, str]]) -> GraphSummary:
+    """Summarize a graph given as atom keys and (definer, user) edges."""
+    graph = nx.DiGraph()
+    graph.add_nodes_from(nodes)
+    graph.add_edges_from(edges)
+    components = [sorted(c) for c in nx.strongly_connected_components(graph)]
+    cycles = sorted(c for c in components if len(c) > 1 or graph.has_edge(c[0], c[0]))
+    condensed = nx.condensation(graph)
+    members = condensed.graph["mapping"]
+    waves: list[list[str]] = []
+    for generation in nx.topological_generations(condensed):
+        wanted = set(generation)
+        waves.append(sorted(n for n, c in members.items() if c in wanted))
+    longest = 0
+    if condensed.number_of_nodes():
+        sizes = {c: len(condensed.nodes[c]["members"]) for c in condensed.nodes}
+        length: dict[int, int] = {}
+        for c in nx.topological_sort(condensed):
+            before = [length[p] for p in condensed.predecessors(c)]
+            length[c] = sizes[c] + max(before, default=0)
+        longest = max(length.values())
+    return GraphSummary(
+        node_count=graph.number_of_nodes(),
+        edge_count=graph.number_of_edges(),
+        longest_chain=longest,
+        cycles=cycles,
+        waves=waves,
+    )
+
+
+def save_atom_plan(session: Session, plan_id: int, planned: list[PlannedAtom]) -> GraphSummary:
+    """Replace the plan's atoms, edges, graph summary and waves with `planned` (one transaction)."""
+    session.execute(delete(DependencyGraph).where(DependencyGraph.plan_id == plan_id))  # type: ignore[arg-type]
+    session.execute(delete(Atom).where(Atom.plan_id == plan_id))  # type: ignore[arg-type]
+    tasks = session.exec(select(MasterPlanTask).where(MasterPlanTask.plan_id == plan_id)).all()
+    task_ids = {t.code: t.id for t in tasks}
+    rows: dict[str, Atom] = {}
+    for position, atom in enumerate(planned):
+        rows[atom.key] = Atom(
+            plan_id=plan_id,
+            task_id=task_ids.get(atom.task),
+            key=atom.key,
+            file=atom.spec.file,
+            qualified_name=atom.spec.qualified_name,
+            kind=atom.spec.kind,
+            signature=atom.spec.signature,
+            intent=atom.spec.intent,
+            uses=list(atom.spec.uses),
+            requirement_codes=list(atom.spec.requirements),
+            position=position,
+            updated_at=utcnow(),
+        )
+        session.add(rows[atom.key])
+    session.flush()
+    edges: list[tuple[str, str]] = []
+    for atom in planned:
+        for used_key, symbol in atom.depends_on:
+            session.add(
+                AtomDependency(
+                    plan_id=plan_id,
+                    from_atom_id=_id(rows[used_key]),
+                    to_atom_id=_id(rows[atom.key]),
+                    symbol=symbol[:200],
+                )
+            )
+            edges.append((used_key, atom.key))
+    summary = summarize_graph([a.key for a in planned], edges)
+    graph_row = DependencyGraph(
+        plan_id=plan_id,
+        node_count=summary.node_count,
+        edge_count=summary.edge_count,
+        longest_chain=summary.longest_chain,
+        cycles=summary.cycles,
+    )
+    session.add(graph_row)
+    session.flush()
+    for number, keys in enumerate(summary.waves, start=1):
+        session.add(ExecutionWave(graph_id=_id(graph_row), number=number, atom_keys=keys))
+    session.flush()
+    return summary
+
+
+def _id(row: Atom | DependencyGraph) -> int:
+    assert row.id is not None
+    return row.id

@@ -94,6 +94,9 @@ class Settings(BaseSettings):
     budget_per_plan_usd: float | None = None
     budget_per_user_usd: float | None = None
 
+    # Review: atoms whose confidence (see docs/validation.md) is below this go to a person.
+    review_confidence_threshold: float = Field(default=0.7, ge=0.0, le=1.0)
+
     # Server and authentication.
     jwt_secret: SecretStr | None = None
     admin_password: SecretStr | None = None

@@ -111,6 +111,8 @@ class ImportProblem:
 class TestRun:
     """One sandboxed pytest run: outcomes, per-file coverage (None if not measured), the raw result."""
 
+    __test__ = False  # not a pytest test class, despite the name
+
     outcomes: tuple[TestOutcome, ...]
     coverage: dict[str, FileCoverage] | None
     result: SandboxResult

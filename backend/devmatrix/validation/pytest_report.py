@@ -32,6 +32,8 @@ class Frame:
 class TestOutcome:
     """One test's result; `outcome` is passed, failed, error or skipped."""
 
+    __test__ = False  # not a pytest test class, despite the name
+
     nodeid: str
     outcome: str
     file: str | None = None

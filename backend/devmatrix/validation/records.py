@@ -1,0 +1,76 @@
+"""Writing validation results to the database: one row per finding and blamed atom, and a
+passing row per atom and level, so an atom's history of checks can be read back."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from sqlmodel import Session
+
+from devmatrix.storage.models import ValidationResult
+from devmatrix.validation.findings import Finding, Level
+
+
+def record_findings(
+    session: Session,
+    *,
+    plan_id: int,
+    findings: Iterable[Finding],
+    atom_ids: Mapping[str, int],
+    task_id: int | None = None,
+    run_id: int | None = None,
+) -> list[ValidationResult]:
+    """Add one failed row per finding and blamed atom (`atom_ids` maps atom keys to row ids)."""
+    rows = []
+    for finding in findings:
+        ids = [atom_ids[k] for k in finding.atom_keys if k in atom_ids] or [None]
+        for atom_id in ids:
+            row = ValidationResult(
+                plan_id=plan_id,
+                atom_id=atom_id,
+                task_id=task_id,
+                run_id=run_id,
+                level=int(finding.level),
+                code=str(finding.code),
+                passed=False,
+                message=finding.message[:2000],
+                file=finding.file,
+                line=finding.line,
+                details={
+                    **finding.details,
+                    "feedback": finding.feedback,
+                    "end_line": finding.end_line,
+                    "atom_keys": list(finding.atom_keys),
+                },
+            )
+            session.add(row)
+            rows.append(row)
+    session.flush()
+    return rows
+
+
+def record_passes(
+    session: Session,
+    *,
+    plan_id: int,
+    level: Level,
+    atom_ids: Iterable[int],
+    task_id: int | None = None,
+    run_id: int | None = None,
+) -> list[ValidationResult]:
+    """Add a passing row (`L<n>-passed`) for each atom that passed `level`."""
+    rows = [
+        ValidationResult(
+            plan_id=plan_id,
+            atom_id=atom_id,
+            task_id=task_id,
+            run_id=run_id,
+            level=int(level),
+            code=f"L{int(level)}-passed",
+            passed=True,
+        )
+        for atom_id in atom_ids
+    ]
+    session.add_all(rows)
+    session.flush()
+    return rows

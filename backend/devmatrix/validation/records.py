@@ -23,7 +23,8 @@ def record_findings(
     """Add one failed row per finding and blamed atom (`atom_ids` maps atom keys to row ids)."""
     rows = []
     for finding in findings:
-        ids = [atom_ids[k] for k in finding.atom_keys if k in atom_ids] or [None]
+        ids: list[int | None] = [atom_ids[k] for k in finding.atom_keys if k in atom_ids]
+        ids = ids or [None]
         for atom_id in ids:
             row = ValidationResult(
                 plan_id=plan_id,

@@ -44,6 +44,7 @@ class AnthropicProvider:
         stream: bool = True,
     ) -> None:
         self.stream = stream
+        self.api_key = api_key
         self.default_model = default_model or DEFAULT_MODEL
         self.base_url = base_url or DEFAULT_BASE_URL
         self.max_retries = max_retries
@@ -86,6 +87,14 @@ class AnthropicProvider:
                 "Check that ANTHROPIC_BASE_URL points at the Messages API.",
             ) from exc
         return self._response(message, request)
+
+    async def list_models(self, timeout_seconds: float = 5.0) -> list[str]:
+        """The model ids the API offers: one quick request without retries (used by the doctor)."""
+        quick = self._client.with_options(max_retries=0, timeout=timeout_seconds)
+        try:
+            return [model.id async for model in quick.models.list()]
+        except anthropic.APIError as exc:
+            raise self._as_llm_error(exc) from exc
 
     def _params(self, request: LLMRequest) -> dict[str, Any]:
         # The SDK 2.x Messages API no longer takes `temperature`; it stays part of the cache key only.

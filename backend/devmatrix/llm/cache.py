@@ -52,6 +52,10 @@ class ResponseCache(Protocol):
         """Raise when the storage behind the cache cannot be reached."""
         ...
 
+    def close(self) -> None:
+        """Release connections the cache holds."""
+        ...
+
 
 class DatabaseCache:
     """Cache rows in the `llm_cache_entry` table; expired rows are ignored and replaced."""
@@ -92,6 +96,9 @@ class DatabaseCache:
     def ping(self) -> None:
         with self.engine.connect() as connection:
             connection.execute(text("SELECT 1"))
+
+    def close(self) -> None:
+        """Nothing to release: the engine belongs to the caller."""
 
 
 class RedisCache:

@@ -42,6 +42,7 @@ class OpenAICompatibleProvider:
         stream: bool = True,
     ) -> None:
         self.base_url = base_url
+        self.api_key = api_key
         self.default_model = default_model
         self.timeout_seconds = timeout_seconds
         self.max_retries = max_retries
@@ -108,6 +109,14 @@ class OpenAICompatibleProvider:
             provider=self.name,
             stop_reason=stop,
         )
+
+    async def list_models(self, timeout_seconds: float = 5.0) -> list[str]:
+        """The model ids the server offers: one quick request without retries (used by the doctor)."""
+        quick = self._client.with_options(max_retries=0, timeout=timeout_seconds)
+        try:
+            return [model.id async for model in quick.models.list()]
+        except openai.APIError as exc:
+            raise self._as_llm_error(exc) from exc
 
     async def _streamed(self, params: dict[str, Any]) -> tuple[str, Usage, str, str | None]:
         stream = await self._client.chat.completions.create(

@@ -78,15 +78,14 @@ class LoopbackServer:
         server = self
 
         class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                self.do_POST()
+
             def do_POST(self) -> None:
                 length = int(self.headers.get("content-length", "0"))
                 raw = self.rfile.read(length) if length else b"{}"
-                seen = Seen(
-                    "POST",
-                    self.path,
-                    {k.lower(): v for k, v in self.headers.items()},
-                    json.loads(raw),
-                )
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                seen = Seen(self.command, self.path, headers, json.loads(raw))
                 reply = server._next(seen)
                 time.sleep(reply.delay)
                 # A client that gave up (a timeout test) has nothing left to be told.

@@ -1,0 +1,203 @@
+"""Shared route dependencies, as `Annotated` aliases: database session, caller, roles, team scope.
+
+Routes declare what they need in their signature (`caller: MemberAccess`, `session: SessionDep`)
+and read ids through `get_in_team`, so an object of another team is simply "not found".
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Annotated, Any, TypeVar
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from devmatrix.config import Settings
+from devmatrix.errors import NotFoundError
+from devmatrix.storage.models import User
+from devmatrix_server.accounts import role_name
+from devmatrix_server.errors import AuthenticationFailed, PermissionDenied
+from devmatrix_server.schemas.users import RoleName
+from devmatrix_server.security import tokens
+from devmatrix_server.security.jwt import decode_token
+from devmatrix_server.security.sessions import live_session
+
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+Model = TypeVar("Model")
+
+bearer = HTTPBearer(
+    auto_error=False,
+    description="An access token from /api/v1/auth/login, or a personal access token `dmx_…`.",
+)
+
+
+def get_settings_dep(request: Request) -> Settings:
+    """The settings the app was built with."""
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """A database session for one request; persistence functions commit their own writes."""
+    engine: Engine = request.app.state.engine
+    with Session(engine, expire_on_commit=False) as session:
+        yield session
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is calling and with what: a login session (all scopes of the role) or a token's scopes."""
+
+    user: User
+    role: RoleName
+    scopes: frozenset[str]
+    session_id: str | None = None
+    api_token_id: int | None = None
+
+    @property
+    def user_id(self) -> int:
+        """The caller's user id."""
+        assert self.user.id is not None
+        return self.user.id
+
+    @property
+    def team_id(self) -> int:
+        """The only team whose objects the caller may see."""
+        return self.user.team_id
+
+
+def get_caller(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Caller:
+    """Authenticate the Bearer credential: a JWT access token or a personal access token."""
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise AuthenticationFailed(
+            "This route needs a Bearer token.",
+            "Send `Authorization: Bearer <token>` with a token from /api/v1/auth/login.",
+        )
+    raw = credentials.credentials
+    if raw.startswith(tokens.PREFIX):
+        row, user = tokens.resolve_token(session, raw)
+        role = _active_role(session, user)
+        caller = Caller(
+            user, role, frozenset(row.scopes) & tokens.allowed_scopes(role), api_token_id=row.id
+        )
+    else:
+        claims = decode_token(settings, raw, purpose="access")
+        auth = live_session(session, str(claims.get("sid", "")))
+        user_or_none = session.get(User, auth.user_id)
+        if user_or_none is None or str(auth.user_id) != claims["sub"]:
+            raise AuthenticationFailed("The token's user no longer exists.", "Log in again.")
+        role = _active_role(session, user_or_none)
+        caller = Caller(user_or_none, role, tokens.allowed_scopes(role), session_id=auth.id)
+    request.state.user_id = caller.user_id
+    request.state.team_id = caller.team_id
+    return caller
+
+
+def _active_role(session: Session, user: User) -> RoleName:
+    if not user.is_active:
+        raise AuthenticationFailed(
+            "This account is deactivated.", "Ask an admin of your team to reactivate it."
+        )
+    return role_name(session, user)
+
+
+CurrentUser = Annotated[Caller, Depends(get_caller)]
+
+
+def require_method_access(request: Request, caller: CurrentUser) -> Caller:
+    """Reads need the `read` scope; anything else needs `write` and a role other than viewer."""
+    if request.method in READ_METHODS:
+        if "read" not in caller.scopes:
+            raise PermissionDenied("This token lacks the `read` scope.", "Create one with `read`.")
+        return caller
+    if caller.role == "viewer":
+        raise PermissionDenied(
+            "Viewers have read-only access.", "Ask an admin of your team for the user role."
+        )
+    if "write" not in caller.scopes:
+        raise PermissionDenied("This token lacks the `write` scope.", "Create one with `write`.")
+    return caller
+
+
+# Every resource route takes `MemberAccess`: authenticated, and viewers/read tokens only read.
+MemberAccess = Annotated[Caller, Depends(require_method_access)]
+
+
+def require_admin(request: Request, caller: MemberAccess, settings: SettingsDep) -> Caller:
+    """Admin role (and `admin` scope for tokens), from an allowed address when a list is set."""
+    if caller.role != "admin" or "admin" not in caller.scopes:
+        raise PermissionDenied(
+            "This route is for team admins.",
+            "Tokens also need the `admin` scope." if caller.api_token_id else None,
+        )
+    if settings.admin_ip_allowlist and not ip_allowed(
+        request.client.host if request.client else None, settings.admin_ip_allowlist
+    ):
+        raise PermissionDenied(
+            "Admin routes are not open to your network address.",
+            "Use an address in DEVMATRIX_ADMIN_IP_ALLOWLIST.",
+        )
+    return caller
+
+
+AdminUser = Annotated[Caller, Depends(require_admin)]
+
+
+def require_login_session(caller: CurrentUser) -> Caller:
+    """Account security (2FA, tokens) is changed from a login session, never with a token."""
+    if caller.session_id is None:
+        raise PermissionDenied(
+            "Personal access tokens cannot change account security.",
+            "Log in with your password and use the access token from /api/v1/auth/login.",
+        )
+    return caller
+
+
+SessionUser = Annotated[Caller, Depends(require_login_session)]
+
+
+def ip_allowed(host: str | None, allowlist: list[str]) -> bool:
+    """True when `host` is inside one of the addresses or CIDR blocks of `allowlist`."""
+    if host is None:
+        return False
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return any(address in ipaddress.ip_network(entry, strict=False) for entry in allowlist)
+
+
+def get_in_team(
+    session: Session, model: type[Model], object_id: Any, caller: Caller, *, what: str
+) -> Model:
+    """Load `model` #`object_id` if it belongs to the caller's team; otherwise "not found".
+
+    Objects of other teams answer 404, not 403, so ids of other teams reveal nothing.
+    """
+    obj = session.get(model, object_id)
+    if obj is None or getattr(obj, "team_id", None) != caller.team_id:
+        raise NotFoundError(f"{what} {object_id} does not exist.", "Check the id.")
+    return obj
+
+
+def get_owned(
+    session: Session, model: type[Model], object_id: Any, caller: Caller, *, what: str
+) -> Model:
+    """Load `model` #`object_id` if the caller owns it (`user_id`); otherwise "not found"."""
+    obj = session.get(model, object_id)
+    if obj is None or getattr(obj, "user_id", None) != caller.user_id:
+        raise NotFoundError(f"{what} {object_id} does not exist.", "Check the id.")
+    return obj

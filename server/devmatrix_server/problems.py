@@ -1,0 +1,150 @@
+"""Every error leaves the API as an RFC 9457 problem detail (`application/problem+json`).
+
+Tracebacks never reach the client: unexpected errors are logged and answered with a generic 500.
+"""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from devmatrix.errors import (
+    BudgetExceeded,
+    ConfigError,
+    DevMatrixError,
+    NotFoundError,
+    ProviderUnavailable,
+    StorageError,
+)
+from devmatrix_server.errors import (
+    AccountLocked,
+    AuthenticationFailed,
+    Conflict,
+    InvalidInput,
+    PermissionDenied,
+    TwoFactorRequired,
+)
+
+log = logging.getLogger(__name__)
+PROBLEM_JSON = "application/problem+json"
+
+# Most specific class first: the first match in the error's MRO wins.
+STATUS_BY_ERROR: dict[type[DevMatrixError], tuple[int, str]] = {
+    TwoFactorRequired: (401, "two-factor-required"),
+    AuthenticationFailed: (401, "authentication-failed"),
+    PermissionDenied: (403, "permission-denied"),
+    NotFoundError: (404, "not-found"),
+    Conflict: (409, "conflict"),
+    InvalidInput: (422, "invalid-input"),
+    AccountLocked: (423, "account-locked"),
+    BudgetExceeded: (429, "budget-exceeded"),
+    ProviderUnavailable: (503, "provider-unavailable"),
+    ConfigError: (500, "configuration-error"),
+    StorageError: (503, "storage-unavailable"),
+}
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem detail; extra members (e.g. `errors`) may follow."""
+
+    type: str = Field(default="about:blank", examples=["urn:devmatrix:problem:not-found"])
+    title: str = Field(examples=["Not Found"])
+    status: int = Field(examples=[404])
+    detail: str | None = Field(default=None, examples=["Plan 7 does not exist."])
+    instance: str | None = Field(default=None, examples=["/api/v1/plans/7"])
+
+
+def problem_response(
+    request: Request,
+    status: int,
+    detail: str | None,
+    *,
+    slug: str | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> JSONResponse:
+    """A problem+json response for `request`; `slug` names the problem type."""
+    body: dict[str, Any] = {
+        "type": f"urn:devmatrix:problem:{slug}" if slug else "about:blank",
+        "title": HTTPStatus(status).phrase,
+        "status": status,
+        "detail": detail,
+        "instance": request.url.path,
+        **extra,
+    }
+    return JSONResponse(body, status_code=status, headers=headers, media_type=PROBLEM_JSON)
+
+
+def _status_for(exc: DevMatrixError) -> tuple[int, str]:
+    for cls in type(exc).__mro__:
+        if cls in STATUS_BY_ERROR:
+            return STATUS_BY_ERROR[cls]
+    return 400, "bad-request"
+
+
+async def _on_devmatrix_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DevMatrixError)
+    status, slug = _status_for(exc)
+    headers: dict[str, str] = {}
+    if status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
+    if isinstance(exc, AccountLocked):
+        headers["Retry-After"] = str(exc.retry_after_seconds)
+    if status >= 500:
+        log.error("request failed: %s", exc)
+    return problem_response(request, status, str(exc), slug=slug, headers=headers or None)
+
+
+async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    headers = dict(exc.headers) if exc.headers else None
+    detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
+    return problem_response(request, exc.status_code, detail, headers=headers)
+
+
+async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    # Inputs are left out on purpose: they may hold passwords or tokens.
+    errors = [
+        {"loc": list(err.get("loc", ())), "msg": str(err.get("msg", "")), "type": err.get("type")}
+        for err in exc.errors()
+    ]
+    where = ", ".join(".".join(str(p) for p in e["loc"]) for e in errors[:3])
+    return problem_response(
+        request,
+        422,
+        f"The request is not valid: {where}. See `errors` for each field.",
+        slug="validation-error",
+        errors=errors,
+    )
+
+
+async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return problem_response(
+        request,
+        500,
+        "The server failed to handle this request; it has been logged.",
+        slug="internal",
+    )
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    """Register the handlers that turn every error into a problem detail."""
+    app.add_exception_handler(DevMatrixError, _on_devmatrix_error)
+    app.add_exception_handler(StarletteHTTPException, _on_http_error)
+    app.add_exception_handler(RequestValidationError, _on_validation_error)
+    app.add_exception_handler(Exception, _on_unexpected)
+
+
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    code: {"model": Problem, "content": {PROBLEM_JSON: {}}, "description": HTTPStatus(code).phrase}
+    for code in (401, 403, 404, 422)
+}

@@ -1,0 +1,1 @@
+"""Credentials: JWTs, password hashing and policy, TOTP, personal access tokens, sessions, lockout."""

@@ -1,0 +1,93 @@
+"""Signed tokens (PyJWT): one algorithm pinned, every registered claim required, headers checked.
+
+Before a signature is even looked at, the header must name exactly our algorithm and key id and
+carry no `crit` extensions; this refuses `alg: none` in any spelling and HS/RS key confusion.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+import jwt as pyjwt
+
+from devmatrix.config import Settings
+from devmatrix.storage.models import utcnow
+from devmatrix_server.errors import AuthenticationFailed
+
+ALGORITHM = "HS256"
+REQUIRED_CLAIMS = ("exp", "iat", "iss", "aud", "sub", "jti")
+TokenType = Literal["access", "refresh", "invite"]
+
+
+def key_id(settings: Settings) -> str:
+    """A short public fingerprint of the signing secret, sent as `kid` so rotation can be detected."""
+    return hashlib.sha256(settings.jwt_signing_secret().encode()).hexdigest()[:16]
+
+
+def issue_token(
+    settings: Settings,
+    *,
+    subject: str,
+    purpose: TokenType,
+    lifetime: timedelta,
+    claims: dict[str, Any] | None = None,
+    now: datetime | None = None,
+) -> tuple[str, dict[str, Any]]:
+    """Sign a token for `purpose` about `subject`; returns the token and its claims."""
+    issued = now or utcnow()
+    payload: dict[str, Any] = {
+        **(claims or {}),
+        "sub": subject,
+        "typ": purpose,
+        "iss": settings.jwt_issuer,
+        "aud": settings.jwt_audience,
+        "iat": int(issued.timestamp()),
+        "exp": int((issued + lifetime).timestamp()),
+        "jti": uuid.uuid4().hex,
+    }
+    token = pyjwt.encode(
+        payload,
+        settings.jwt_signing_secret(),
+        algorithm=ALGORITHM,
+        headers={"kid": key_id(settings)},
+    )
+    return token, payload
+
+
+def decode_token(settings: Settings, token: str, *, purpose: TokenType) -> dict[str, Any]:
+    """Verify `token` and return its claims; any defect raises `AuthenticationFailed`."""
+    try:
+        header = pyjwt.get_unverified_header(token)
+    except pyjwt.InvalidTokenError:
+        raise _refused("it is not a well-formed JWT") from None
+    if header.get("alg") != ALGORITHM:
+        raise _refused(f"its algorithm must be {ALGORITHM}")
+    if header.get("kid") != key_id(settings):
+        raise _refused("it was signed with an unknown key")
+    if "crit" in header:
+        raise _refused("it asks for header extensions this server does not support")
+    try:
+        claims: dict[str, Any] = pyjwt.decode(
+            token,
+            settings.jwt_signing_secret(),
+            algorithms=[ALGORITHM],
+            audience=settings.jwt_audience,
+            issuer=settings.jwt_issuer,
+            options={"require": list(REQUIRED_CLAIMS), "strict_aud": True},
+        )
+    except pyjwt.ExpiredSignatureError:
+        raise _refused("it has expired", "Refresh it or log in again.") from None
+    except pyjwt.InvalidTokenError as exc:
+        raise _refused(f"it is invalid ({exc})") from None
+    if claims.get("typ") != purpose:
+        raise _refused(f"its type is {claims.get('typ')!r}, expected {purpose!r}")
+    return claims
+
+
+def _refused(reason: str, hint: str | None = None) -> AuthenticationFailed:
+    return AuthenticationFailed(
+        f"The token was refused: {reason}.", hint or "Log in again to get a new token."
+    )

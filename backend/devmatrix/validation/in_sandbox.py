@@ -23,7 +23,7 @@ REPORT_OUTPUT_BYTES = 4 << 20
 
 _IMPORT_DRIVER = """
 import importlib, json, os, sys, traceback
-sys.path.insert(0, os.getcwd())
+sys.path[:0] = [os.getcwd()] + ([os.path.abspath("src")] if os.path.isdir("src") else [])
 report = {}
 for name in json.loads(sys.argv[1]):
     try:
@@ -42,7 +42,7 @@ print("\\n" + MARKER + json.dumps(report))
 _PYTEST_DRIVER = """
 import json, os, sys
 options = json.loads(sys.argv[1])
-sys.path.insert(0, os.getcwd())
+sys.path[:0] = [os.getcwd()] + ([os.path.abspath("src")] if os.path.isdir("src") else [])
 cov = None
 if options["coverage"]:
     try:

@@ -1,0 +1,138 @@
+"""Levels 1 to 3 on an existing project with tests (`devmatrix validate DIR`).
+
+With no plan, L1 is what can be checked without a contract (every file parses, no undefined
+names); the whole project counts as one task for L2 (every module imports, every test passes),
+and L3 adds lint (its package import and test run are L2's, so they run once).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from devmatrix.code.atoms import CodeAtom
+from devmatrix.code.extract import extract_atoms
+from devmatrix.code.languages import language_for
+from devmatrix.sandbox import SandboxLimits
+from devmatrix.validation.atom_check import UNDEFINED_RULES
+from devmatrix.validation.blame import blame, is_test_file
+from devmatrix.validation.findings import Code, Finding, Level
+from devmatrix.validation.in_sandbox import FileCoverage
+from devmatrix.validation.levels import check_task, lint_finding
+from devmatrix.validation.lint import lint_project
+from devmatrix.validation.pytest_report import TestOutcome
+
+_SKIPPED_DIRS = frozenset(
+    {".git", ".hg", ".venv", "venv", "env", "__pycache__", "build", "dist", "node_modules", ".tox"}
+)
+_NOT_IMPORTED = frozenset({"setup.py", "conftest.py", "__main__.py", "noxfile.py"})
+
+
+@dataclass(frozen=True)
+class ProjectReport:
+    """Findings (blamed on atoms where possible), the atoms read, test outcomes and coverage."""
+
+    findings: tuple[Finding, ...]
+    atoms: tuple[CodeAtom, ...]
+    outcomes: tuple[TestOutcome, ...]
+    coverage: dict[str, FileCoverage] | None
+
+    @property
+    def passed(self) -> bool:
+        """True when no level found anything."""
+        return not self.findings
+
+
+def python_files(root: Path) -> list[str]:
+    """Python files of the project, relative POSIX paths, sorted; caches and virtualenvs skipped."""
+    found = []
+    for path in sorted(root.rglob("*.py")):
+        rel = path.relative_to(root)
+        if any(part in _SKIPPED_DIRS or part.startswith(".") for part in rel.parts[:-1]):
+            continue
+        found.append(rel.as_posix())
+    return found
+
+
+def module_name(file: str) -> str | None:
+    """The dotted module a file is imported as (`src/` layout understood), or None for scripts."""
+    p = PurePosixPath(file)
+    if p.name in _NOT_IMPORTED or is_test_file(file):
+        return None
+    parts = list(p.with_suffix("").parts)
+    if parts and parts[0] == "src":
+        parts = parts[1:]
+    if parts and parts[-1] == "__init__":
+        parts = parts[:-1]
+    return ".".join(parts) if parts and all(x.isidentifier() for x in parts) else None
+
+
+def _read(root: Path, files: list[str]) -> tuple[list[CodeAtom], list[Finding], dict[str, str]]:
+    atoms: list[CodeAtom] = []
+    findings: list[Finding] = []
+    sources: dict[str, str] = {}
+    for file in files:
+        spec = language_for(file)
+        if spec is None:
+            continue
+        raw = (root / file).read_bytes()
+        sources[file] = raw.decode("utf-8", "replace")
+        read = extract_atoms(file, raw, spec)
+        atoms.extend(read.atoms)
+        if read.error_line is not None:
+            text = sources[file].splitlines()[read.error_line - 1 : read.error_line]
+            findings.append(
+                Finding(
+                    level=Level.ATOM,
+                    code=Code.SYNTAX_ERROR,
+                    message=f"syntax error at line {read.error_line}",
+                    feedback=(
+                        f"{file} does not parse; the first syntax error is on line "
+                        f"{read.error_line}:\n    {(text[0] if text else '').strip()}"
+                    ),
+                    file=file,
+                    line=read.error_line,
+                )
+            )
+    return atoms, findings, sources
+
+
+def _undefined(root: Path) -> list[Finding]:
+    found = []
+    for diag in lint_project(root, select=UNDEFINED_RULES):
+        finding = lint_finding(diag)
+        found.append(
+            Finding(
+                level=Level.ATOM,
+                code=Code.UNDEFINED_NAME,
+                message=diag.message,
+                feedback=(
+                    f"{diag.message} at {diag.file}:{diag.line}: the name is defined nowhere "
+                    "(not in the function, the file, its imports or the builtins). Define or "
+                    "import it, or fix the spelling."
+                ),
+                file=finding.file,
+                line=finding.line,
+                end_line=finding.end_line,
+                details=finding.details,
+            )
+        )
+    return found
+
+
+def validate_project(
+    root: Path, *, limits: SandboxLimits | None = None, lint: bool = True
+) -> ProjectReport:
+    """Run L1 to L3 on the project in `root` and map every failure to the atom responsible."""
+    files = python_files(root)
+    atoms, findings, sources = _read(root, files)
+    findings.extend(_undefined(root))
+    modules = [m for m in (module_name(f) for f in files) if m]
+    tests = [f for f in files if is_test_file(f) and PurePosixPath(f).name != "conftest.py"]
+    task = check_task(root, modules=modules, test_paths=tests, limits=limits)
+    findings.extend(task.findings)
+    if lint:
+        undefined = set(UNDEFINED_RULES)
+        findings.extend(lint_finding(d) for d in lint_project(root) if d.rule not in undefined)
+    blamed = blame(findings, atoms, sources)
+    return ProjectReport(tuple(blamed), tuple(atoms), task.outcomes, task.coverage)

@@ -1,0 +1,1 @@
+"""Retrieval of examples for prompts: a local sentence embedding and a Chroma collection."""

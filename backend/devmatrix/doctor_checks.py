@@ -53,3 +53,32 @@ def check_cache(settings: Settings) -> Check:
     from devmatrix.llm.checks import cache_check
 
     return cache_check(settings)
+
+
+@register
+def check_sandbox(settings: Settings) -> Check:
+    """Which protections the sandbox for generated code has here, observed from inside a probe."""
+    from devmatrix.sandbox import sandbox_capabilities
+
+    caps = sandbox_capabilities()
+    names = (
+        "separate_uid",
+        "network_isolated",
+        "filesystem_read_only_outside_box",
+        "pid_namespace",
+    )
+    missing = [name for name in names if not caps[name]]
+    detail = "all protections active" if not missing else f"WITHOUT {', '.join(missing)}"
+    if caps["note"]:
+        detail += f" ({caps['note']})"
+    return Check("sandbox", str(caps["mode"]), True, detail)
+
+
+@register
+def check_vectors(settings: Settings) -> Check:
+    """Chroma opens (embedded folder or server URL) and the offline embedding model loads."""
+    from devmatrix.retrieval.store import ExampleStore
+
+    store = ExampleStore(settings)
+    kind = "chroma server" if settings.chroma_url else "chroma embedded"
+    return Check("vectors", kind, True, f"{store.implementation}, {store.count()} examples")

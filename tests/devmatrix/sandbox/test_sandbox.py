@@ -286,3 +286,14 @@ def test_pytest_run_failure_is_reported_with_its_assertion(tmp_path: Path) -> No
     assert result.killed_reason is None
     assert "assert -1 == 5" in result.stdout
     assert "1 failed" in result.feedback()
+
+
+def test_doctor_reports_the_sandbox_protections() -> None:
+    from devmatrix.config import get_settings
+    from devmatrix.doctor_checks import check_sandbox
+
+    check = check_sandbox(get_settings())
+    assert check.part == "sandbox"
+    assert check.ok
+    assert check.implementation == "namespaces"
+    assert check.detail == "all protections active"

@@ -122,7 +122,8 @@ class SymbolIndex:
                 if found is not None:
                     return found
             # `from pkg import mod` names a module, not a symbol of `pkg`.
-            sub = ImportBinding(binding.local, f"{binding.module}.{binding.symbol}")
+            joined = binding.module + ("" if binding.module.endswith(".") else ".") + binding.symbol
+            sub = ImportBinding(binding.local, joined)
             sub_file = None if binding.is_path else self.module_file(sub, file)
             return self.lookup(sub_file, rest, depth) if sub_file and rest else None
         return None

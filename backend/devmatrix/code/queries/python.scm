@@ -37,7 +37,8 @@
 
 (module (expression_statement (assignment left: (identifier) @name.definition.constant)))
 (module (expression_statement (assignment left: (pattern_list (identifier) @name.definition.constant))))
-(module (_ (block (expression_statement (assignment left: (identifier) @name.definition.constant)))))
+(module (if_statement (block (expression_statement (assignment left: (identifier) @name.definition.constant)))))
+(module (try_statement (block (expression_statement (assignment left: (identifier) @name.definition.constant)))))
 (class_definition
   body: (block (expression_statement (assignment left: (identifier) @name.definition.constant))))
 

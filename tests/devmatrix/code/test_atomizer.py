@@ -1,0 +1,119 @@
+"""Atomizing real files: atoms, JS/TS, bad input per file, and the content-hash cache."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from devmatrix.code.atomizer import AtomCache, AtomizeError, atomize_path
+
+FIXTURES = Path(__file__).parents[2] / "fixtures"
+
+
+def by_id(path: Path) -> dict[str, object]:
+    return {a.id: a for a in atomize_path(path, cache=AtomCache()).atoms}
+
+
+def test_python_atoms_have_qualified_names_kinds_and_ranges() -> None:
+    atoms = by_id(FIXTURES / "shop")
+    order = atoms["shop/models.py::Order"]
+    empty = atoms["shop/models.py::Order.empty"]
+    invoice = atoms["shop/billing/invoice.py::make_invoice"]
+    assert (order.kind, order.line_range) == ("class", (4, 20))
+    assert (empty.kind, empty.line_range, empty.signature) == (
+        "method",
+        (14, 16),
+        "@classmethod\n    def empty(cls):",
+    )
+    assert "Order.build" in empty.references  # cls.build, resolved to the own class
+    assert invoice.defines == ("make_invoice", "make_invoice.line")
+    assert "m.Order.empty" in invoice.references
+    constants = atoms["shop/models.py::<constants>"]
+    assert (constants.kind, constants.defines) == ("constants", ("TAX",))
+    imports = atoms["shop/billing/invoice.py::<imports>"]
+    assert {(b.local, b.module, b.symbol) for b in imports.imports} == {
+        ("shop.models", "shop.models", None),
+        ("m", "shop.models", None),
+        ("Order", "shop", "Order"),
+        ("RATE", "..models", "TAX"),
+        ("ledger", ".", "ledger"),
+    }
+
+
+def test_javascript_and_typescript_are_atomized() -> None:
+    atoms = by_id(FIXTURES / "webapp")
+    kinds = {atom_id: a.kind for atom_id, a in atoms.items()}
+    assert kinds == {
+        "util.js::slugify": "function",
+        "util.js::<constants>": "constants",
+        "store.ts::<imports>": "imports",
+        "store.ts::<constants>": "constants",
+        "store.ts::Item": "type",
+        "store.ts::Store": "class",
+        "store.ts::Store.add": "method",
+        "store.ts::Store.key": "method",
+    }
+    assert "Store.key" in atoms["store.ts::Store.add"].references  # this.key
+
+
+def test_bad_files_are_reported_and_the_rest_still_atomizes(tmp_path: Path) -> None:
+    shutil.copytree(FIXTURES / "shop", tmp_path / "code")
+    root = tmp_path / "code"
+    (root / "shop" / "broken.py").write_text(
+        "def broken(:\n    pass\n\n\ndef fine():\n    return 1\n"
+    )
+    (root / "blob.py").write_bytes(b"\x00\x01binary\x00")
+    (root / "generated.py").write_text("X = 1\n" * 900_000)  # ~5 MB
+    (root / "gone.py").symlink_to(root / "missing.py")  # a dangling link
+    (root / "node_modules").mkdir()
+    (root / "node_modules" / "dep.js").write_text("function dep() {}\n")
+    result = atomize_path(root, max_file_bytes=1_000_000, cache=AtomCache())
+    reasons = {p.path: p for p in result.problems}
+    assert reasons["blob.py"].reason == "binary content"
+    assert "over the 1000000-byte limit" in reasons["generated.py"].reason
+    assert reasons["gone.py"].reason.startswith("cannot read file")
+    broken = reasons["shop/broken.py"]
+    assert not broken.skipped
+    assert "syntax error at line 1" in broken.reason
+    ids = {a.id for a in result.atoms}
+    assert "shop/broken.py::fine" in ids
+    assert "shop/broken.py::broken" not in ids
+    assert "shop/models.py::Order.total" in ids
+    assert not any(i.startswith("node_modules") for i in ids)
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads folders whatever their mode")
+def test_unreadable_folder_is_reported(tmp_path: Path) -> None:
+    (tmp_path / "ok.py").write_text("def f():\n    return 1\n")
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    (locked / "x.py").write_text("def g():\n    pass\n")
+    locked.chmod(0)
+    try:
+        result = atomize_path(tmp_path, cache=AtomCache())
+    finally:
+        locked.chmod(0o755)
+    assert [a.id for a in result.atoms] == ["ok.py::f"]
+    assert result.problems[0].path == "locked"
+
+
+def test_cache_hits_on_unchanged_content_and_misses_on_change(tmp_path: Path) -> None:
+    source = tmp_path / "mod.py"
+    source.write_text("def f():\n    return 1\n")
+    cache = AtomCache()
+    first = atomize_path(tmp_path, cache=cache)
+    second = atomize_path(tmp_path, cache=cache)
+    assert (cache.hits, cache.misses) == (1, 1)
+    assert second.atoms == first.atoms
+    source.write_text("def f():\n    return 2\n\n\ndef g():\n    return f()\n")
+    third = atomize_path(tmp_path, cache=cache)
+    assert (cache.hits, cache.misses) == (1, 2)
+    assert [a.qualified_name for a in third.atoms] == ["f", "g"]
+
+
+def test_missing_path_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(AtomizeError, match="does not exist"):
+        atomize_path(tmp_path / "nope")

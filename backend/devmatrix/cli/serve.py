@@ -1,0 +1,72 @@
+"""`devmatrix serve`: the HTTP API under uvicorn, on embedded defaults (SQLite, in-process bus).
+
+The first line on stdout is the server's URL, so a client (the language server) can start a
+private server on `--port 0` and read where it listens.
+"""
+
+from __future__ import annotations
+
+import importlib
+import socket
+import sys
+from typing import Any
+
+import typer
+
+from devmatrix.cli.app import app
+from devmatrix.config import get_settings
+from devmatrix.errors import ConfigError
+
+
+def _load_app_factory() -> Any:
+    """Import the server lazily: the engine and the CLI work without the server extra installed."""
+    try:
+        return importlib.import_module("devmatrix_server.app").create_app
+    except ModuleNotFoundError as exc:
+        raise ConfigError(
+            f"The DevMatrix server is not installed (missing module {exc.name!r}).",
+            "Install it with: pip install 'devmatrix[server]'",
+        ) from None
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise ConfigError(
+            f"Cannot listen on {host}:{port}: {exc.strerror}.",
+            "Pick another --port, or --port 0 for any free one.",
+        ) from None
+    # Listening before the URL is printed lets a client connect at once; uvicorn accepts later.
+    sock.listen(2048)
+    return sock
+
+
+def server_url(host: str, port: int) -> str:
+    """The URL a local client uses to reach a server bound to `host`:`port`."""
+    if host in ("0.0.0.0", "::", ""):  # noqa: S104 - mapping a wildcard bind to loopback
+        host = "127.0.0.1"
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
+    port: int = typer.Option(8000, "--port", min=0, max=65535, help="Port; 0 picks a free one."),
+) -> None:
+    """Run the DevMatrix API server; prints its URL as the first line of output."""
+    import uvicorn
+
+    create_app = _load_app_factory()
+    api = create_app(get_settings())
+    sock = _bind(host, port)
+    bound_port = sock.getsockname()[1]
+    sys.stdout.write(server_url(host, bound_port) + "\n")
+    sys.stdout.flush()
+    # Access lines are left to the server's own structured logging; uvicorn's go to stderr.
+    config = uvicorn.Config(api, access_log=False, log_level="info", lifespan="on")
+    uvicorn.Server(config).run(sockets=[sock])

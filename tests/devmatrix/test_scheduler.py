@@ -78,7 +78,7 @@ async def test_slow_atom_does_not_hold_back_unrelated_work() -> None:
     assert ("end", "c") in work.log  # the whole chain finished while slow still runs
     assert ("end", "slow") not in work.log
     work.open("slow")
-    result = await run
+    result = await asyncio.wait_for(run, timeout=5)
     assert work.position("end", "c") < work.position("end", "slow")
     assert work.position("end", "slow") < work.position("start", "after_slow")
     assert sorted(result.finished) == sorted(nodes)
@@ -159,7 +159,7 @@ async def test_pause_lets_running_atoms_finish_and_starts_nothing_until_resume()
     for node in nodes[2:]:
         work.open(node)
     control.resume()
-    result = await run
+    result = await asyncio.wait_for(run, timeout=5)
     assert work.starts() == nodes
     assert result.complete
 
@@ -173,7 +173,7 @@ async def test_cancel_cancels_running_atoms_and_reports_the_rest_as_not_started(
     await work.started("a")
     await work.started("b")
     control.cancel()
-    result = await run
+    result = await asyncio.wait_for(run, timeout=5)
     assert sorted(result.cancelled) == ["a", "b"]
     assert ("cancelled", "a") in work.log
     assert ("cancelled", "b") in work.log
@@ -271,8 +271,9 @@ async def test_a_failing_hook_stops_the_run_and_cancels_running_work() -> None:
 
     work = GatedWork(gated={"slow"})
     hooks = ScheduleHooks(on_finished=on_finished)
+    schedule = run_schedule(["slow", "quick"], [], work, concurrency=2, hooks=hooks)
     with pytest.raises(StoreDown):
-        await run_schedule(["slow", "quick"], [], work, concurrency=2, hooks=hooks)
+        await asyncio.wait_for(schedule, timeout=5)
     assert ("cancelled", "slow") in work.log
 
 
@@ -282,7 +283,7 @@ async def test_cancelling_the_schedule_task_cancels_its_work() -> None:
     await work.started("a")
     run.cancel()
     with pytest.raises(asyncio.CancelledError):
-        await run
+        await asyncio.wait_for(run, timeout=5)
     assert ("cancelled", "a") in work.log
 
 

@@ -1,0 +1,77 @@
+"""Atomize + graph the machine's Python standard library against a raw tree-sitter parse.
+
+Run: .venv/bin/python bench/atomize.py [--json]. Target: atomize + graph <= 2.0x raw parse.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import sysconfig
+import time
+from pathlib import Path
+
+from devmatrix.code.atomizer import AtomCache, atomize_path
+from devmatrix.code.languages import language_for, parser_for
+from devmatrix.graph import build_graph
+
+
+def raw_parse_seconds(root: Path, files: list[str]) -> float:
+    """Time tree-sitter's parse alone over the same files (read beforehand)."""
+    sources = [(root / f).read_bytes() for f in files]
+    spec = language_for("x.py")
+    assert spec is not None
+    parser = parser_for(spec)
+    start = time.perf_counter()
+    for source in sources:
+        parser.parse(source)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    args = parser.parse_args()
+    root = Path(sysconfig.get_paths()["stdlib"])
+    cache = AtomCache()
+    start = time.perf_counter()
+    result = atomize_path(root, cache=cache)
+    atomize_s = time.perf_counter() - start
+    start = time.perf_counter()
+    graph = build_graph(result.atoms)
+    graph_s = time.perf_counter() - start
+    files = sorted({a.file for a in result.atoms})
+    parse_s = raw_parse_seconds(root, files)
+    start = time.perf_counter()
+    atomize_path(root, cache=cache)
+    cached_s = time.perf_counter() - start
+    total = atomize_s + graph_s
+    figures = {
+        "root": str(root),
+        "files": result.files,
+        "lines": result.lines,
+        "atoms": len(result.atoms),
+        "edges": len(graph.edges),
+        "cycles": len(graph.cycles),
+        "waves": len(graph.unit_waves),
+        "raw_parse_s": round(parse_s, 2),
+        "atomize_s": round(atomize_s, 2),
+        "graph_s": round(graph_s, 2),
+        "ratio_vs_parse": round(total / parse_s, 2),
+        "target_ratio": 2.0,
+        "files_per_s": round(result.files / total, 1),
+        "lines_per_s": round(result.lines / total),
+        "cached_rerun_s": round(cached_s, 2),
+        "cache_hits": cache.hits,
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+    }
+    if args.json:
+        print(json.dumps(figures, indent=2))
+        return
+    for key, value in figures.items():
+        print(f"{key:>16}: {value}")
+
+
+if __name__ == "__main__":
+    main()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,20 +29,39 @@ from devmatrix.storage.db import create_db_engine, session_scope
 from devmatrix.storage.models import MasterPlan, Role, Team, UsageRecord, User
 
 
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One migrated SQLite file, copied per test: migrating each time would dominate the run."""
+    path = tmp_path_factory.mktemp("template") / "llm.db"
+    template = create_db_engine(f"sqlite:///{path}")
+    migrate.upgrade(template)
+    template.dispose()
+    return path
+
+
+@pytest.fixture
+def engine(migrated_sqlite: Path, tmp_path: Path) -> Iterator[Engine]:
+    """A migrated SQLite database of this test's own."""
+    path = tmp_path / "llm.db"
+    shutil.copyfile(migrated_sqlite, path)
+    created = create_db_engine(f"sqlite:///{path}")
+    yield created
+    created.dispose()
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+def any_engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
+    """SQLite, then a fresh migrated PostgreSQL database, for what depends on SQL behaviour."""
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'llm.db'}"
-    else:
-        url = request.getfixturevalue("postgres_url")
-    created = create_db_engine(url)
+        yield request.getfixturevalue("engine")
+        return
+    created = create_db_engine(request.getfixturevalue("postgres_url"))
     migrate.upgrade(created)
     yield created
     created.dispose()
 
 
-@pytest.fixture
-def owners(engine: Engine) -> tuple[int, int]:
+def seed_owners(engine: Engine) -> tuple[int, int]:
     """A user and a plan to attribute usage to: (user_id, plan_id)."""
     with session_scope(engine) as session:
         team, role = Team(name="core"), Role(name="user")
@@ -92,11 +112,11 @@ def sonnet_reply(text: str, input_tokens: int = 1000, output_tokens: int = 100) 
 
 
 async def test_anthropic_call_is_recorded_and_a_cache_hit_makes_no_request(
-    server: LoopbackServer, engine: Engine, owners: tuple[int, int]
+    server: LoopbackServer, any_engine: Engine
 ) -> None:
-    user_id, plan_id = owners
+    user_id, plan_id = seed_owners(any_engine)
     server.push(sonnet_reply("Hello", input_tokens=1_000_000, output_tokens=0))
-    client = LLMClient(anthropic(server), engine=engine, cache=DatabaseCache(engine, 3600))
+    client = LLMClient(anthropic(server), engine=any_engine, cache=DatabaseCache(any_engine, 3600))
 
     first = await client.complete(ask(purpose="discovery"), user_id=user_id, plan_id=plan_id)
     second = await client.complete(ask(purpose="discovery"), user_id=user_id, plan_id=plan_id)
@@ -104,7 +124,7 @@ async def test_anthropic_call_is_recorded_and_a_cache_hit_makes_no_request(
     assert len(server.requests) == 1
     assert (first.text, first.cached, first.cost_usd) == ("Hello", False, pytest.approx(3.0))
     assert (second.text, second.cached, second.cost_usd) == ("Hello", True, 0.0)
-    paid, cached = usage_rows(engine)
+    paid, cached = usage_rows(any_engine)
     assert (paid.provider, paid.model, paid.purpose) == (
         "anthropic",
         "claude-sonnet-4-6",
@@ -143,9 +163,9 @@ async def test_different_parameters_are_not_served_from_the_cache(
     assert len(server.requests) == 2
 
 
-async def test_expired_entries_are_not_served(server: LoopbackServer, engine: Engine) -> None:
+async def test_expired_entries_are_not_served(server: LoopbackServer, any_engine: Engine) -> None:
     server.push(sonnet_reply("one"), sonnet_reply("two"))
-    client = LLMClient(anthropic(server), engine=engine, cache=DatabaseCache(engine, 0))
+    client = LLMClient(anthropic(server), engine=any_engine, cache=DatabaseCache(any_engine, 0))
 
     await client.complete(ask())
     again = await client.complete(ask())
@@ -155,10 +175,8 @@ async def test_expired_entries_are_not_served(server: LoopbackServer, engine: En
     assert len(server.requests) == 2
 
 
-async def test_plan_budget_stop_makes_no_request(
-    server: LoopbackServer, engine: Engine, owners: tuple[int, int]
-) -> None:
-    _, plan_id = owners
+async def test_plan_budget_stop_makes_no_request(server: LoopbackServer, engine: Engine) -> None:
+    _, plan_id = seed_owners(engine)
     client = LLMClient(anthropic(server), engine=engine, budget=Budget(per_plan_usd=0.01))
 
     with pytest.raises(BudgetExceeded) as caught:
@@ -173,9 +191,9 @@ async def test_plan_budget_stop_makes_no_request(
 
 
 async def test_the_plans_own_budget_overrides_the_setting(
-    server: LoopbackServer, engine: Engine, owners: tuple[int, int]
+    server: LoopbackServer, engine: Engine
 ) -> None:
-    _, plan_id = owners
+    _, plan_id = seed_owners(engine)
     with session_scope(engine) as session:
         plan = session.get(MasterPlan, plan_id)
         assert plan is not None
@@ -189,11 +207,13 @@ async def test_the_plans_own_budget_overrides_the_setting(
 
 
 async def test_user_budget_counts_recorded_spending(
-    server: LoopbackServer, engine: Engine, owners: tuple[int, int]
+    server: LoopbackServer, any_engine: Engine
 ) -> None:
-    user_id, _ = owners
+    user_id, _ = seed_owners(any_engine)
     server.push(json_reply(openai_completion("ok", model="gpt-4o", prompt_tokens=30_000)))
-    client = LLMClient(openai_compatible(server), engine=engine, budget=Budget(per_user_usd=0.0755))
+    client = LLMClient(
+        openai_compatible(server), engine=any_engine, budget=Budget(per_user_usd=0.0755)
+    )
 
     await client.complete(ask(max_tokens=100), user_id=user_id)  # costs $0.075 at gpt-4o prices
     with pytest.raises(BudgetExceeded, match=r"spent \$0\.0750 of its \$0\.0755 budget") as caught:
@@ -204,9 +224,9 @@ async def test_user_budget_counts_recorded_spending(
 
 
 async def test_parallel_calls_cannot_share_the_same_remaining_budget(
-    server: LoopbackServer, engine: Engine, owners: tuple[int, int]
+    server: LoopbackServer, engine: Engine
 ) -> None:
-    _, plan_id = owners
+    _, plan_id = seed_owners(engine)
     slow = sonnet_reply("first")
     slow.delay = 0.3  # type: ignore[attr-defined]
     server.push(slow)

@@ -83,11 +83,23 @@ def _mode() -> _Mode:
     if os.geteuid() != 0:
         note = "not root: no separate uid and no namespaces; rlimits count your user's processes"
         return _Mode(False, False, _probe(False, False), note)
-    try:
-        return _Mode(True, True, _probe(True, True), "")
-    except SandboxError as exc:
-        note = f"namespaces unavailable ({exc.message}); separate uid and rlimits only"
-        return _Mode(False, True, _probe(False, True), note)
+    notes: list[str] = []
+    for isolate, drop in ((True, True), (False, True), (False, False)):
+        try:
+            return _Mode(isolate, drop, _probe(isolate, drop), "; ".join(notes))
+        except SandboxError as exc:
+            notes.append(f"{_MODE_NAMES[isolate, drop]} failed: {exc.message}")
+    raise SandboxError(
+        "No sandbox mode works on this machine: " + "; ".join(notes),
+        "Run as root on Linux, or make the Python interpreter readable by other users.",
+    )
+
+
+_MODE_NAMES = {
+    (True, True): "namespaces with a separate uid",
+    (False, True): "separate uid without namespaces",
+    (False, False): "rlimits only, as root",
+}
 
 
 def sandbox_capabilities() -> dict[str, object]:

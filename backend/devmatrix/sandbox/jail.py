@@ -149,7 +149,8 @@ def _start_target(cfg: dict[str, Any], status_fd: int) -> int:
             os.setresgid(cfg["gid"], cfg["gid"], cfg["gid"])
             os.setresuid(cfg["uid"], cfg["uid"], cfg["uid"])
         # No setuid binary (su, sudo, mount) can hand privileges back to the program.
-        _check(_libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl(no_new_privs)")
+        if sys.platform.startswith("linux"):
+            _check(_libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl(no_new_privs)")
         os.umask(0o022)
         os.chdir(cfg["cwd"])
         os.execvpe(cfg["argv"][0], cfg["argv"], cfg["env"])  # noqa: S606 - argv, never a shell

@@ -115,12 +115,14 @@ def _pump(
     selector = selectors.DefaultSelector()
     for fd in sinks:
         selector.register(fd, selectors.EVENT_READ)
-    timed_out = False
+    timed_out = finished = False
     while selector.get_map():
         remaining = deadline - time.monotonic()
         if remaining <= 0:
-            if timed_out:
-                break  # something outside our reach still holds a pipe; stop waiting for it
+            if timed_out or finished:
+                # Without namespaces a leftover child may hold the pipes: kill it, stop reading.
+                _kill_group(proc)
+                break
             timed_out = True
             _kill_group(proc)
             deadline = time.monotonic() + _DRAIN_SECONDS
@@ -129,8 +131,12 @@ def _pump(
             chunk = os.read(key.fd, 65536)
             if chunk:
                 sinks[key.fd](chunk)
-            else:
-                selector.unregister(key.fd)
+                continue
+            selector.unregister(key.fd)
+            if key.fd == status_fd and not timed_out:
+                # The jail is gone, so the program ended; leave its output a moment to drain.
+                finished = True
+                deadline = min(deadline, time.monotonic() + _DRAIN_SECONDS)
     selector.close()
     return out, err, bytes(status), timed_out
 
@@ -145,7 +151,8 @@ def _events(raw: bytes) -> list[dict[str, Any]]:
     return [json.loads(line) for line in raw.decode(errors="replace").splitlines() if line.strip()]
 
 
-_STDERR_REASONS = (
+# Errors the limits cause, as the program (or pytest, on stdout) prints them before exiting.
+_OUTPUT_REASONS = (
     ("MemoryError", "memory limit: the program ran out of its {mem} MiB address space"),
     ("Cannot allocate memory", "memory limit: the program ran out of its {mem} MiB address space"),
     ("Resource temporarily unavailable", "process limit: no more than {nproc} processes allowed"),
@@ -156,7 +163,7 @@ _STDERR_REASONS = (
 
 
 def _reason(
-    status: int | None, timed_out: bool, stderr: str, limits: SandboxLimits, wall: float
+    status: int | None, timed_out: bool, output: str, limits: SandboxLimits, wall: float
 ) -> str | None:
     """Name the limit that stopped the program, from its signal or its last error message."""
     if timed_out:
@@ -170,13 +177,13 @@ def _reason(
         return f"killed by signal {signal.Signals(sig).name}"
     if status is None or os.waitstatus_to_exitcode(status) == 0:
         return None
-    tail = stderr[-2000:]
+    tail = output[-4000:]
     sizes = {
         "mem": limits.memory_bytes >> 20,
         "nproc": limits.max_processes,
         "fsize": limits.file_size_bytes >> 20,
     }
-    for marker, template in _STDERR_REASONS:
+    for marker, template in _OUTPUT_REASONS:
         if marker in tail:
             return template.format(**sizes)
     return None
@@ -252,7 +259,7 @@ def execute(
             status = int(event["status"])
     returncode = -signal.SIGKILL if status is None else os.waitstatus_to_exitcode(status)
     stderr = err.text()
-    reason = _reason(status, timed_out, stderr, limits, wall)
+    reason = _reason(status, timed_out, f"{out.text()[-2000:]}\n{stderr[-2000:]}", limits, wall)
     return SandboxResult(returncode, out.text(), stderr, timed_out, reason, duration)
 
 

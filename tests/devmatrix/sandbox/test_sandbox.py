@@ -9,6 +9,7 @@ import sys
 import tempfile
 import textwrap
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from devmatrix.sandbox import (
     run_pytest,
     sandbox_capabilities,
 )
+from devmatrix.sandbox.runner import run_boxed
 
 FAST = SandboxLimits(cpu_seconds=10, wall_seconds=20, memory_bytes=512 << 20, max_processes=16)
 
@@ -42,18 +44,27 @@ def _run(
 
 
 def _processes_of(uid: int) -> list[int]:
-    found = []
+    """Live (non-zombie) processes of `uid`; waits up to 3 s for killed ones to be reaped."""
+    deadline = time.monotonic() + 3
+    while True:
+        found = [pid for pid, status in _statuses() if _owned_and_alive(status, uid)]
+        if not found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.1)
+
+
+def _statuses() -> Iterator[tuple[int, str]]:
     for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            status = Path(f"/proc/{entry}/status").read_text()
-        except OSError:
-            continue  # exited while we looked
-        uids = next(line for line in status.splitlines() if line.startswith("Uid:")).split()[1:]
-        if str(uid) in uids:
-            found.append(int(entry))
-    return found
+        if entry.isdigit():
+            try:
+                yield int(entry), Path(f"/proc/{entry}/status").read_text()
+            except OSError:
+                continue  # exited while we looked
+
+
+def _owned_and_alive(status: str, uid: int) -> bool:
+    fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+    return str(uid) in fields["Uid"].split() and not fields["State"].strip().startswith("Z")
 
 
 def test_every_protection_is_active_here() -> None:
@@ -297,3 +308,39 @@ def test_doctor_reports_the_sandbox_protections() -> None:
     assert check.ok
     assert check.implementation == "namespaces"
     assert check.detail == "all protections active"
+
+
+def test_pytest_test_opening_a_socket_fails_with_the_reason(
+    tmp_path: Path, loopback_server: tuple[int, list[object]]
+) -> None:
+    port, accepted = loopback_server
+    test = (
+        f"import socket\n\ndef test_net():\n    socket.create_connection(('127.0.0.1', {port}))\n"
+    )
+    project = _project(tmp_path / "proj", {"tests/test_net.py": test})
+    result = run_pytest(project, ["tests/test_net.py"], FAST)
+    assert not result.ok
+    assert "1 failed" in result.stdout
+    assert result.killed_reason == "network access blocked: the sandbox has no network"
+    assert accepted == []
+
+
+def test_without_namespaces_leftover_children_are_still_killed(tmp_path: Path) -> None:
+    # The fallback used where namespaces are unavailable: separate uid, rlimits, process group.
+    # /bin/sh, not Python: without the mount namespace the interpreter under /root is out of reach.
+    code = "id -u\nsleep 600 &\n"  # the sleep inherits stdout and would outlive the program
+    project = _project(tmp_path / "proj", {"main.sh": code})
+    result = run_boxed(
+        project,
+        ["/bin/sh", "main.sh"],
+        FAST,
+        isolate=False,
+        drop_privileges=True,
+        wall=20,
+    )
+    assert result.ok, result.stderr
+    assert not result.timed_out
+    assert result.duration < 10
+    uid = int(result.stdout.split()[0])
+    assert uid != 0
+    assert _processes_of(uid) == []

@@ -35,6 +35,7 @@ class Seen:
     path: str
     headers: dict[str, str]
     body: dict[str, Any]
+    at: float = field(default_factory=time.monotonic)
 
 
 class LoopbackServer:
@@ -55,6 +56,10 @@ class LoopbackServer:
     def url(self) -> str:
         host, port = self._httpd.server_address[:2]
         return f"http://{host!s}:{port}"
+
+    def gap(self, first: int, second: int) -> float:
+        """Seconds between the arrival of two recorded requests."""
+        return self.requests[second].at - self.requests[first].at
 
     def push(self, *replies: Reply) -> None:
         self.replies.extend(replies)

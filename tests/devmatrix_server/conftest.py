@@ -65,7 +65,11 @@ ApiFactory = Callable[..., Api]
 def _factory(url: str, apps: list[FastAPI]) -> ApiFactory:
     def build(**overrides: Any) -> Api:
         settings = load_settings(
-            database_url=url, jwt_secret=JWT_SECRET, argon2_profile="fast", **overrides
+            # Rate limits have their own tests; here they would refuse the many logins.
+            **{"rate_limit_enabled": False, **overrides},
+            database_url=url,
+            jwt_secret=JWT_SECRET,
+            argon2_profile="fast",
         )
         app = create_app(settings)
         apps.append(app)

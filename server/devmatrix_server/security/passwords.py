@@ -29,7 +29,9 @@ def check_password_policy(password: str, *, user_inputs: Sequence[str] = ()) -> 
             f"The password is too long ({len(password)} characters).",
             f"Use at most {MAX_LENGTH} characters.",
         )
-    verdict = zxcvbn(password, user_inputs=[part for part in user_inputs if part])
+    verdict = zxcvbn(
+        password, user_inputs=[part for part in user_inputs if part], max_length=MAX_LENGTH
+    )
     if verdict["score"] < MIN_SCORE:
         advice = verdict["feedback"].get("warning") or "It is too easy to guess."
         raise InvalidInput(

@@ -14,6 +14,7 @@ from rich.table import Table
 from devmatrix.cli.app import app
 from devmatrix.confidence import ConfidenceInputs, confidence, levels_for_atom
 from devmatrix.errors import DevMatrixError
+from devmatrix.validation.in_sandbox import atom_coverage
 from devmatrix.validation.project import ProjectReport, validate_project
 
 
@@ -33,8 +34,7 @@ def _atoms(report: ProjectReport) -> list[dict[str, Any]]:
     for atom in report.atoms:
         if atom.kind in ("imports", "test"):
             continue
-        cov = report.coverage.get(atom.file) if report.coverage else None
-        fraction = cov.fraction(atom.start_line, atom.end_line) if cov else None
+        fraction = atom_coverage(report.coverage, atom)
         levels = levels_for_atom(atom.id, (1, 2, 3), report.findings)
         score = confidence(ConfidenceInputs(levels, attempts=1, coverage=fraction))
         rows.append({"atom": atom.id, "coverage": fraction, "confidence": score})

@@ -56,7 +56,7 @@ def atom_under_test(
     def score(atom: CodeAtom) -> tuple[int, int, int]:
         parts = [_words(p) for p in atom.qualified_name.split(".")]
         named = sum(len(p) for p in parts if p in subject) if parts[-1] in subject else 0
-        uses = 1 if (atom.name in used or parts[0] in used) else 0
+        uses = 1 if (atom.name in used or atom.qualified_name.split(".")[0] in used) else 0
         return (uses + (1 if named else 0), named, int(PurePosixPath(atom.file).stem == module))
 
     candidates = [

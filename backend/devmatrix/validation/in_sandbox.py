@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from devmatrix.code.atoms import CodeAtom
 from devmatrix.sandbox import SandboxLimits, SandboxResult, run_in_sandbox
 from devmatrix.validation.pytest_report import TestOutcome, parse_junit, parse_summary
 
@@ -77,7 +78,8 @@ print("\\n" + MARKER + json.dumps(report))
 """.replace("MARKER", repr(MARKER))
 
 _RUNNING = re.compile(
-    r"^(\S+\.py::\S+)(?: (?:PASSED|FAILED|ERROR|SKIPPED|XFAIL|XPASS)\b.*)?$", re.M
+    r"^(?P<nodeid>\S+\.py::\S+)(?: +(?P<outcome>PASSED|FAILED|ERROR|SKIPPED|XFAIL|XPASS)\b.*)?[ \t]*$",
+    re.M,
 )
 
 
@@ -94,6 +96,16 @@ class FileCoverage:
         if not inside:
             return None
         return sum(1 for n in inside if n not in self.missing) / len(inside)
+
+
+def atom_coverage(coverage: dict[str, FileCoverage] | None, atom: CodeAtom) -> float | None:
+    """Executed share of an atom's statements; a function's `def` line (run at import) not counted."""
+    if not coverage or atom.file not in coverage:
+        return None
+    start = atom.start_line
+    if atom.kind in ("function", "method", "test"):
+        start += atom.signature.count("\n") + 1
+    return coverage[atom.file].fraction(start, atom.end_line)
 
 
 @dataclass(frozen=True)
@@ -128,9 +140,9 @@ class TestRun:
 
     def last_started(self) -> str | None:
         """Node id of the test that was running when the run was stopped (verbose output)."""
-        started = [m for m in _RUNNING.finditer(self.output)]
-        if started and started[-1].group(0) == started[-1].group(1):
-            return started[-1].group(1)
+        started = list(_RUNNING.finditer(self.output))
+        if started and started[-1]["outcome"] is None:
+            return started[-1]["nodeid"]
         return None
 
 
@@ -178,13 +190,20 @@ def run_tests(
     limits: SandboxLimits | None = None,
     *,
     measure_coverage: bool = True,
+    plugins: Sequence[str] = (),
 ) -> TestRun:
-    """Run pytest on `test_paths` in the sandbox with short tracebacks, a JUnit report and coverage."""
+    """Run pytest on `test_paths` in the sandbox with short tracebacks, a JUnit report and coverage.
+
+    Only the pytest `plugins` named (e.g. "asyncio") are loaded, not every installed one.
+    """
     args = ["-v", "--tb=short", "-rA", "-p", "no:cacheprovider"]
+    args += [arg for name in plugins for arg in ("-p", name)]
     options = json.dumps({"args": args, "paths": list(test_paths), "coverage": measure_coverage})
-    result = run_in_sandbox(
-        project, [sys.executable, "-c", _PYTEST_DRIVER, options], _limits(limits)
-    )
+    argv = [sys.executable, "-c", _PYTEST_DRIVER, options]
+    # Plugins installed next to the engine (hypothesis, pytest-lsp...) cost seconds per run to
+    # load and are not the generated project's; only the ones asked for are loaded.
+    env = {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+    result = run_in_sandbox(project, argv, _limits(limits), extra_env=env)
     output = result.stdout.rpartition(MARKER)[0] if MARKER in result.stdout else result.stdout
     report = _report(result.stdout)
     if report is None:

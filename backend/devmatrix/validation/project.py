@@ -97,6 +97,12 @@ def _read(root: Path, files: list[str]) -> tuple[list[CodeAtom], list[Finding], 
     return atoms, findings, sources
 
 
+def read_atoms(root: Path, files: list[str]) -> tuple[list[CodeAtom], dict[str, str]]:
+    """The atoms of the given project files and their text, by relative path."""
+    atoms, _, sources = _read(root, files)
+    return atoms, sources
+
+
 def _undefined(root: Path) -> list[Finding]:
     found = []
     for diag in lint_project(root, select=UNDEFINED_RULES):

@@ -16,10 +16,11 @@ app = app_module.app
 from devmatrix.cli import atomize as _atomize  # noqa: E402
 from devmatrix.cli import db as _db  # noqa: E402
 from devmatrix.cli import doctor as _doctor  # noqa: E402
+from devmatrix.cli import plan as _plan  # noqa: E402
 from devmatrix.cli import serve as _serve  # noqa: E402
 from devmatrix.cli import validate as _validate  # noqa: E402
 
-_REGISTERED = (_atomize, _db, _doctor, _serve, _validate)
+_REGISTERED = (_atomize, _db, _doctor, _plan, _serve, _validate)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,18 +1,18 @@
 """The planned atoms as a dependency graph: persisted atoms and edges, summary, cycles, waves.
 
-An edge runs from the atom defining a symbol to the atom using it. Cycles are reported (the
-atoms in each) and condensed into one unit, so waves -- topological generations, for display
-only -- always exist.
+A stored edge runs from the atom defining a symbol to the atom using it. The graph itself is
+built by `devmatrix.graph` (networkx): cycles are reported with their atoms and condensed into
+one unit, so waves -- topological generations, for display only -- always exist.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-import networkx as nx
 from sqlalchemy import delete
 from sqlmodel import Session, select
 
+from devmatrix.graph import graph_from_edges
 from devmatrix.planning.atoms import PlannedAtom
 from devmatrix.storage.models import (
     Atom,
@@ -36,32 +36,14 @@ class GraphSummary:
 
 
 def summarize_graph(nodes: list[str], edges: list[tuple[str, str]]) -> GraphSummary:
-    """Summarize a graph given as atom keys and (definer, user) edges."""
-    graph = nx.DiGraph()
-    graph.add_nodes_from(nodes)
-    graph.add_edges_from(edges)
-    components = [sorted(c) for c in nx.strongly_connected_components(graph)]
-    cycles = sorted(c for c in components if len(c) > 1 or graph.has_edge(c[0], c[0]))
-    condensed = nx.condensation(graph)
-    members = condensed.graph["mapping"]
-    waves: list[list[str]] = []
-    for generation in nx.topological_generations(condensed):
-        wanted = set(generation)
-        waves.append(sorted(n for n, c in members.items() if c in wanted))
-    longest = 0
-    if condensed.number_of_nodes():
-        sizes = {c: len(condensed.nodes[c]["members"]) for c in condensed.nodes}
-        length: dict[int, int] = {}
-        for c in nx.topological_sort(condensed):
-            before = [length[p] for p in condensed.predecessors(c)]
-            length[c] = sizes[c] + max(before, default=0)
-        longest = max(length.values())
+    """Summarize a graph given as atom keys and (definer, user) edges, via `devmatrix.graph`."""
+    graph = graph_from_edges(nodes, [(user, used) for used, user in edges])
     return GraphSummary(
-        node_count=graph.number_of_nodes(),
-        edge_count=graph.number_of_edges(),
-        longest_chain=longest,
-        cycles=cycles,
-        waves=waves,
+        node_count=len(graph.nodes),
+        edge_count=len(graph.edges),
+        longest_chain=len(graph.longest_chain()),
+        cycles=[list(cycle) for cycle in graph.cycles],
+        waves=graph.waves(),
     )
 
 

@@ -9,15 +9,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy import Engine
 
+from devmatrix.code.atomizer import atomize_path
 from devmatrix.planning.atom_graph import GraphSummary, save_atom_plan
 from devmatrix.planning.atoms import generate_atoms
 from devmatrix.planning.discovery import discover
 from devmatrix.planning.errors import PlanningError
 from devmatrix.planning.masterplan import generate_plan, save_plan
 from devmatrix.planning.structured import DEFAULT_MAX_RETRIES, CompletionClient
+from devmatrix.planning.symbols import module_of
 from devmatrix.planning.versions import current_plan
 from devmatrix.storage.db import session_scope
 
@@ -30,6 +33,23 @@ class PlanningResult:
     plan_id: int
     atom_count: int
     graph: GraphSummary
+
+
+def workspace_symbols(folder: Path) -> list[str]:
+    """Dotted names of every symbol already in `folder` (`pkg.mod.func`), read with tree-sitter."""
+    if not folder.is_dir():
+        return []
+    atomization = atomize_path(folder)
+    names = []
+    for atom in atomization.atoms:
+        module = module_of(atom.file)
+        names.append(f"{module}.{atom.qualified_name}" if module else atom.qualified_name)
+    return sorted(set(names))
+
+
+def workspace_symbols_of(output_dir: str | None) -> list[str]:
+    """The workspace symbols of an output folder, none when there is no folder yet."""
+    return workspace_symbols(Path(output_dir)) if output_dir else []
 
 
 async def plan_atoms(
@@ -64,12 +84,17 @@ async def plan_from_spec(
     spec_text: str,
     *,
     output_dir: str | None = None,
-    workspace_symbols: Iterable[str] = (),
+    workspace_symbols: Iterable[str] | None = None,
     owner_id: int | None = None,
     team_id: int | None = None,
     max_retries: int = DEFAULT_MAX_RETRIES,
 ) -> PlanningResult:
-    """Run the whole planning pipeline on a spec and return the ids and graph summary."""
+    """Run the whole planning pipeline on a spec and return the ids and graph summary.
+
+    Symbols already in `output_dir` count as defined unless `workspace_symbols` is given.
+    """
+    if workspace_symbols is None:
+        workspace_symbols = workspace_symbols_of(output_dir)
     discovery_id, discovery = await discover(
         client, engine, spec_text, owner_id=owner_id, team_id=team_id, max_retries=max_retries
     )

@@ -1,0 +1,1 @@
+"""Execution: generate atoms in dependency order, validate at four levels, retry, review."""

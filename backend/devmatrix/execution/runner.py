@@ -1,0 +1,334 @@
+"""Running an approved plan: atoms generated in dependency order, each checked at level 1 and
+retried with the validator's feedback; task, milestone and plan checks as their inputs finish;
+confidence scored at the end and the uncertain atoms sent to review.
+
+Resuming is running again: atoms already validated are done, and an answer stored before a
+crash is validated instead of asking the model a second time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from devmatrix.events import EventBus
+from devmatrix.events.types import AtomFailed, AtomStarted, AtomValidated, EngineEvent
+from devmatrix.execution.assembly import AssembledFile, PlacedAtom, assemble_file
+from devmatrix.execution.generation import AtomBrief, UnusableAnswer, build_request, extract_code
+from devmatrix.execution.progress import RunProgress
+from devmatrix.execution.resilience import CircuitBreaker, call_with_backoff
+from devmatrix.execution.review import open_review
+from devmatrix.execution.state import (
+    DONE_STATUSES,
+    AtomState,
+    PlanState,
+    record_attempt,
+    save_atom,
+    settle_attempt,
+)
+from devmatrix.graph import graph_from_edges
+from devmatrix.llm.client import LLMClient
+from devmatrix.sandbox import SandboxLimits
+from devmatrix.scheduler import Outcome, ScheduleControl, ScheduleHooks, run_schedule
+from devmatrix.storage.db import session_scope
+from devmatrix.storage.models import ExecutionRun, utcnow
+from devmatrix.validation.atom_check import AtomContract, check_atom
+from devmatrix.validation.blame import feedback_for_atom
+from devmatrix.validation.findings import Finding, Level
+from devmatrix.validation.in_sandbox import FileCoverage
+from devmatrix.validation.records import record_findings, record_passes
+from devmatrix.workspace import WorkspaceWriter
+
+ProgressCallback = Callable[[RunProgress], None]
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How to run: where files go, how many atoms at once, retries, review threshold, limits."""
+
+    out_dir: Path
+    concurrency: int = 8
+    max_attempts: int = 4
+    review_threshold: float = 0.7
+    check_rounds: int = 2
+    heartbeat_seconds: float = 2.0
+    limits: SandboxLimits | None = None
+
+
+@dataclass
+class PlanRun:
+    """One process working on one plan."""
+
+    engine: Engine
+    client: LLMClient
+    state: PlanState
+    options: RunOptions
+    run_id: int
+    control: ScheduleControl = field(default_factory=ScheduleControl)
+    bus: EventBus | None = None
+    on_progress: ProgressCallback | None = None
+    progress: RunProgress = field(default_factory=RunProgress)
+    breaker: CircuitBreaker = field(default_factory=CircuitBreaker)
+    levels: dict[str, dict[int, bool]] = field(default_factory=dict)
+    findings: list[Finding] = field(default_factory=list)
+    coverage: dict[str, FileCoverage] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.writer = WorkspaceWriter(self.options.out_dir)
+        self.progress.total = len(self.state.atoms)
+
+    # ---- events and progress -------------------------------------------------------------
+
+    def publish(self, event: EngineEvent) -> None:
+        """Send an engine event to subscribers (when a bus is attached)."""
+        if self.bus is not None:
+            ids = {"plan_id": self.state.plan_id, "team_id": self.state.team_id}
+            self.bus.publish(event.model_copy(update=ids))
+
+    def report(self, phase: str | None = None) -> None:
+        """Recount progress from the atoms and hand it to the progress callback."""
+        if phase:
+            self.progress.phase = phase
+        atoms = self.state.atoms.values()
+        self.progress.done = sum(a.status in DONE_STATUSES for a in atoms)
+        self.progress.running = sum(a.status == "running" for a in atoms)
+        self.progress.in_review = sum(a.status == "review" for a in atoms)
+        self.progress.failed = sum(a.status == "failed" for a in atoms)
+        if self.on_progress is not None:
+            self.on_progress(self.progress)
+
+    # ---- files ---------------------------------------------------------------------------
+
+    def assembled(self, file: str, override: tuple[str, str] | None = None) -> AssembledFile:
+        """The file from every atom with accepted code (and `override` = (key, code) in place)."""
+        placed = []
+        for atom in self.state.atoms.values():
+            if atom.file != file:
+                continue
+            code = atom.code if atom.status in DONE_STATUSES else None
+            if override and atom.key == override[0]:
+                code = override[1]
+            if code:
+                placed.append(
+                    PlacedAtom(atom.key, atom.qualified_name, atom.kind, atom.position, code)
+                )
+        return assemble_file(file, placed)
+
+    def write_file(self, file: str) -> None:
+        """Write a file's current text through the workspace writer."""
+        self.writer.write_text(file, self.assembled(file).text)
+
+    # ---- one atom ------------------------------------------------------------------------
+
+    def brief(self, atom: AtomState) -> AtomBrief:
+        """The prompt material of an atom from the current state."""
+        deps = [
+            (d, self.state.atoms[d].code or "")
+            for d, user in self.state.edges
+            if user == atom.key and self.state.atoms[d].code
+        ]
+        return AtomBrief(
+            key=atom.key,
+            file=atom.file,
+            qualified_name=atom.qualified_name,
+            kind=atom.kind,
+            signature=atom.signature,
+            intent=atom.intent,
+            requirements=[f"{c}: {self.state.requirements.get(c, '')}" for c in atom.requirements],
+            dependencies=deps,
+            file_context=self.assembled(atom.file).text,
+            feedback=atom.feedback,
+        )
+
+    async def ask_model(self, atom: AtomState) -> str:
+        """One generation call for the atom; returns the code of the answer."""
+        request = build_request(self.brief(atom))
+        response = await call_with_backoff(
+            lambda: self.client.complete(
+                request, user_id=self.state.owner_id, plan_id=self.state.plan_id
+            ),
+            self.breaker,
+        )
+        self.progress.cost_usd += response.cost_usd
+        try:
+            return extract_code(response.text)
+        except UnusableAnswer:
+            return response.text  # validated like any answer: it fails with a clear finding
+
+    def check_l1(self, atom: AtomState, code: str) -> list[Finding]:
+        """Level 1 for the atom's code placed in its file."""
+        contract = AtomContract(
+            atom.file, atom.qualified_name, atom.kind, atom.signature, tuple(atom.uses)
+        )
+        source = self.assembled(atom.file, override=(atom.key, code)).text
+        found = check_atom(contract, code, file_source=source)
+        return [f.blamed_on(atom.key) for f in found]
+
+    async def produce(self, atom: AtomState) -> bool:
+        """Generate and check the atom until it passes level 1 or runs out of attempts."""
+        save_atom(self.engine, atom, status="running")
+        self.publish(AtomStarted(payload={"atom": atom.key}))
+        self.report()
+        while atom.pending_code is not None or atom.attempts < self.options.max_attempts:
+            if atom.pending_code is not None:
+                code = atom.pending_code  # answered before a crash: validate, do not ask again
+            else:
+                if atom.attempts:
+                    self.progress.retries += 1
+                code = await self.ask_model(atom)
+                record_attempt(self.engine, atom, self.run_id, code, "model")
+            found = await asyncio.to_thread(self.check_l1, atom, code)
+            self.record(found, [atom])
+            if not found:
+                settle_attempt(self.engine, atom, "passed", None)
+                save_atom(self.engine, atom, status="validated", code=code, last_error=None)
+                self.levels.setdefault(atom.key, {})[int(Level.ATOM)] = True
+                self.write_file(atom.file)
+                self.publish(AtomValidated(payload={"atom": atom.key, "attempts": atom.attempts}))
+                self.report()
+                return True
+            feedback = feedback_for_atom(atom.key, found)
+            settle_attempt(self.engine, atom, "failed", feedback)
+            save_atom(self.engine, atom, status="pending", last_error=found[0].message)
+        save_atom(self.engine, atom, status="failed")
+        self.publish(
+            AtomFailed(payload={"atom": atom.key, "error": atom_error(self.findings, atom)})
+        )
+        open_review(
+            self.engine,
+            atom.id,
+            reason=f"Failed validation after {atom.attempts} attempts.",
+            confidence=0.0,
+            validator_output=atom.feedback,
+        )
+        atom.status = "review"
+        self.report()
+        return False
+
+    def record(
+        self,
+        found: list[Finding],
+        atoms: list[AtomState],
+        task_id: int | None = None,
+        level: Level = Level.ATOM,
+    ) -> None:
+        """Store findings (and passes for the checked atoms with none) at one level."""
+        self.findings.extend(found)
+        blamed = {k for f in found for k in f.atom_keys}
+        with session_scope(self.engine) as session:
+            record_findings(
+                session,
+                plan_id=self.state.plan_id,
+                findings=found,
+                atom_ids={a.key: a.id for a in self.state.atoms.values()},
+                task_id=task_id,
+                run_id=self.run_id,
+            )
+            record_passes(
+                session,
+                plan_id=self.state.plan_id,
+                level=level,
+                atom_ids=[a.id for a in atoms if a.key not in blamed],
+                task_id=task_id,
+                run_id=self.run_id,
+            )
+
+
+def atom_error(findings: list[Finding], atom: AtomState) -> str:
+    """The last finding blamed on an atom, as one line."""
+    mine = [f.message for f in findings if atom.key in f.atom_keys]
+    return mine[-1] if mine else "failed"
+
+
+def schedule_graph(state: PlanState) -> tuple[dict[str, list[str]], list[tuple[str, str]]]:
+    """Work units (cycles condensed into one unit) and their (dependency, dependent) edges.
+
+    A method also depends on its class shell, which must exist before it can be placed.
+    """
+    keys = list(state.atoms)
+    by_name = {(a.file, a.qualified_name): a.key for a in state.atoms.values()}
+    pairs = [(user, definer) for definer, user in state.edges]
+    for atom in state.atoms.values():
+        owner = by_name.get((atom.file, atom.qualified_name.rpartition(".")[0]))
+        if atom.kind == "method" and owner:
+            pairs.append((atom.key, owner))
+    graph = graph_from_edges(keys, pairs)
+    names = [unit[0] if len(unit) == 1 else f"cycle:{i}" for i, unit in enumerate(graph.units)]
+    units = {names[i]: list(unit) for i, unit in enumerate(graph.units)}
+    edges = [(names[a], names[b]) for a, b in graph.unit_edges]
+    return units, edges
+
+
+def start_run_row(engine: Engine, plan_id: int, concurrency: int) -> int:
+    """Record that this process now runs the plan."""
+    with session_scope(engine) as session:
+        row = ExecutionRun(
+            plan_id=plan_id,
+            status="running",
+            concurrency=concurrency,
+            pid=os.getpid(),
+            host=socket.gethostname(),
+        )
+        session.add(row)
+        session.flush()
+        assert row.id is not None
+        return row.id
+
+
+def finish_run_row(engine: Engine, run_id: int, status: str, summary: dict[str, object]) -> None:
+    """Record how the run ended."""
+    with session_scope(engine) as session:
+        row = session.get(ExecutionRun, run_id)
+        assert row is not None
+        row.status, row.finished_at, row.summary = status, utcnow(), summary
+        session.add(row)
+
+
+async def heartbeat(engine: Engine, run_id: int, every: float) -> None:
+    """Keep the run's heartbeat fresh so others can tell it is alive."""
+    while True:
+        await asyncio.sleep(every)
+        await asyncio.to_thread(_beat, engine, run_id)
+
+
+def _beat(engine: Engine, run_id: int) -> None:
+    with session_scope(engine) as session:
+        row = session.get(ExecutionRun, run_id)
+        if row is not None:
+            row.heartbeat_at = utcnow()
+            session.add(row)
+
+
+async def run_atoms(run: PlanRun) -> dict[str, str]:
+    """Schedule every atom not yet done; returns blocked units with their failed ancestor."""
+    units, edges = schedule_graph(run.state)
+    done = {
+        name
+        for name, keys in units.items()
+        if all(run.state.atoms[k].status in DONE_STATUSES for k in keys)
+    }
+
+    async def work(name: str) -> Outcome:
+        ok = True
+        for key in units[name]:
+            atom = run.state.atoms[key]
+            if atom.status not in DONE_STATUSES:
+                ok = await run.produce(atom) and ok
+        return Outcome.success() if ok else Outcome.failure(f"{name} failed validation")
+
+    result = await run_schedule(
+        units,
+        edges,
+        work,
+        concurrency=run.options.concurrency,
+        done=done,
+        control=run.control,
+        hooks=ScheduleHooks(),
+    )
+    return dict(result.blocked)

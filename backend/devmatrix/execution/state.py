@@ -1,0 +1,226 @@
+"""A plan's execution state as the runner sees it, loaded from and written back to the database.
+
+Every change is written as it happens, so a run killed at any point can be resumed from here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine
+from sqlmodel import Session, col, select
+
+from devmatrix.errors import NotFoundError
+from devmatrix.storage.db import session_scope
+from devmatrix.storage.models import (
+    Atom,
+    AtomAttempt,
+    AtomDependency,
+    MasterPlan,
+    MasterPlanMilestone,
+    MasterPlanPhase,
+    MasterPlanTask,
+    Requirement,
+    utcnow,
+)
+
+DONE_STATUSES = frozenset({"validated", "review", "approved"})
+
+
+@dataclass
+class AtomState:
+    """One atom: its contract from the plan and its progress."""
+
+    id: int
+    key: str
+    file: str
+    qualified_name: str
+    kind: str
+    signature: str
+    intent: str
+    uses: list[str]
+    requirements: list[str]
+    position: int
+    task_id: int | None
+    status: str
+    code: str | None
+    attempts: int
+    feedback: str = ""
+    pending_code: str | None = None  # generated before a crash, not yet validated
+
+
+@dataclass
+class TaskState:
+    """A task and the files it targets."""
+
+    id: int
+    code: str
+    milestone_id: int
+    target_files: list[str]
+    atom_keys: list[str] = field(default_factory=list)
+
+
+@dataclass
+class PlanState:
+    """Everything the runner needs about one plan."""
+
+    plan_id: int
+    team_id: int | None
+    owner_id: int | None
+    title: str
+    atoms: dict[str, AtomState]
+    edges: list[tuple[str, str]]  # (definer key, user key)
+    tasks: dict[str, TaskState]
+    milestones: list[int]  # in plan order
+    requirements: dict[str, str]  # code -> text
+    criteria: dict[str, list[str]]
+
+    def files(self) -> list[str]:
+        """Every file that has atoms, in a stable order."""
+        return sorted({a.file for a in self.atoms.values()})
+
+
+def load_plan_state(engine: Engine, plan_id: int) -> PlanState:
+    """Read a plan's atoms, edges, tasks, milestones and requirements."""
+    with session_scope(engine) as session:
+        plan = session.get(MasterPlan, plan_id)
+        if plan is None:
+            raise NotFoundError(f"There is no plan {plan_id}.", "List plans with `devmatrix plan`.")
+        atoms = {a.key: _atom_state(session, a) for a in _plan_atoms(session, plan_id)}
+        by_id = {a.id: a.key for a in atoms.values()}
+        edges = [
+            (by_id[d.from_atom_id], by_id[d.to_atom_id])
+            for d in session.exec(select(AtomDependency).where(AtomDependency.plan_id == plan_id))
+        ]
+        tasks = {
+            t.code: TaskState(_id(t.id), t.code, t.milestone_id, list(t.target_files))
+            for t in session.exec(
+                select(MasterPlanTask)
+                .where(MasterPlanTask.plan_id == plan_id)
+                .order_by(col(MasterPlanTask.position))
+            )
+        }
+        task_codes = {t.id: t.code for t in tasks.values()}
+        for atom in sorted(atoms.values(), key=lambda a: a.position):
+            if atom.task_id in task_codes:
+                tasks[task_codes[atom.task_id]].atom_keys.append(atom.key)
+        milestones = [
+            _id(m.id)
+            for m in session.exec(
+                select(MasterPlanMilestone)
+                .join(MasterPlanPhase)
+                .where(MasterPlanPhase.plan_id == plan_id)
+                .order_by(col(MasterPlanPhase.position), col(MasterPlanMilestone.position))
+            )
+        ]
+        requirements = (
+            session.exec(
+                select(Requirement).where(Requirement.discovery_id == plan.discovery_id)
+            ).all()
+            if plan.discovery_id is not None
+            else []
+        )
+        return PlanState(
+            plan_id=plan_id,
+            team_id=plan.team_id,
+            owner_id=plan.owner_id,
+            title=plan.title,
+            atoms=atoms,
+            edges=edges,
+            tasks=tasks,
+            milestones=milestones,
+            requirements={r.code: r.text for r in requirements},
+            criteria={r.code: list(r.acceptance_criteria) for r in requirements},
+        )
+
+
+def _plan_atoms(session: Session, plan_id: int) -> list[Atom]:
+    return list(
+        session.exec(select(Atom).where(Atom.plan_id == plan_id).order_by(col(Atom.position)))
+    )
+
+
+def _atom_state(session: Session, atom: Atom) -> AtomState:
+    last = session.exec(
+        select(AtomAttempt)
+        .where(AtomAttempt.atom_id == atom.id)
+        .order_by(col(AtomAttempt.number).desc())
+        .limit(1)
+    ).first()
+    pending = last.code if last is not None and last.outcome == "generated" else None
+    feedback = last.feedback or "" if last is not None and last.outcome == "failed" else ""
+    return AtomState(
+        id=_id(atom.id),
+        key=atom.key,
+        file=atom.file,
+        qualified_name=atom.qualified_name,
+        kind=atom.kind,
+        signature=atom.signature,
+        intent=atom.intent,
+        uses=list(atom.uses),
+        requirements=list(atom.requirement_codes),
+        position=atom.position,
+        task_id=atom.task_id,
+        status=atom.status,
+        code=atom.code,
+        attempts=last.number if last is not None else 0,
+        feedback=feedback,
+        pending_code=pending,
+    )
+
+
+def save_atom(engine: Engine, atom: AtomState, **changes: object) -> None:
+    """Write an atom's status, code, confidence or error (and mirror them in memory)."""
+    with session_scope(engine) as session:
+        row = session.get(Atom, atom.id)
+        assert row is not None
+        for name, value in changes.items():
+            setattr(row, name, value)
+            if hasattr(atom, name):
+                setattr(atom, name, value)
+        row.attempts = atom.attempts
+        row.updated_at = utcnow()
+        session.add(row)
+
+
+def record_attempt(engine: Engine, atom: AtomState, run_id: int, code: str, source: str) -> int:
+    """Store a new attempt's code before it is validated; returns the attempt number."""
+    atom.attempts += 1
+    with session_scope(engine) as session:
+        session.add(
+            AtomAttempt(
+                atom_id=atom.id,
+                run_id=run_id,
+                number=atom.attempts,
+                code=code,
+                source=source,
+                outcome="generated",
+            )
+        )
+        row = session.get(Atom, atom.id)
+        assert row is not None
+        row.attempts = atom.attempts
+        row.status = "running"
+        session.add(row)
+    atom.pending_code = code
+    return atom.attempts
+
+
+def settle_attempt(engine: Engine, atom: AtomState, outcome: str, feedback: str | None) -> None:
+    """Mark the atom's latest attempt as passed or failed, with the feedback for the next one."""
+    with session_scope(engine) as session:
+        attempt = session.exec(
+            select(AtomAttempt).where(
+                AtomAttempt.atom_id == atom.id, AtomAttempt.number == atom.attempts
+            )
+        ).one()
+        attempt.outcome = outcome
+        attempt.feedback = feedback
+        session.add(attempt)
+    atom.pending_code = None
+    atom.feedback = feedback or ""
+
+
+def _id(value: int | None) -> int:
+    assert value is not None
+    return value

@@ -93,11 +93,16 @@ def blame_one(
     sources = sources or {}
     known = {a.file for a in atoms}
     frames = [f for f in _frames(finding) if f[0] in known]
-    for file, line in reversed(frames):
+    # The innermost frame in generated code (not a test) is where it went wrong; outer frames
+    # are only callers. A line outside every atom (a file that does not parse) blames no one.
+    generated = [(file, line) for file, line in frames if not is_test_file(file)]
+    if generated:
+        file, line = generated[-1]
         atom = atom_at(atoms, file, line)
-        if atom is not None and not is_test_file(file):
-            note = _where(atom, file, line, sources, raised=True)
-            return _mapped(finding, (atom,), note, file, line)
+        if atom is None:
+            return finding
+        note = _where(atom, file, line, sources, raised=True)
+        return _mapped(finding, (atom,), note, file, line)
     test_name = str(finding.details.get("test_name") or "")
     if test_name:
         test_file = str(finding.details.get("test_file") or "") or None

@@ -6,7 +6,7 @@ Imports and tests run in the sandbox; lint reads files only and runs outside it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,6 +64,27 @@ def import_finding(level: Level, problem: ImportProblem) -> Finding:
         line=line,
         details={"module": problem.module, "frames": frames, "error_type": problem.error_type},
     )
+
+
+def import_findings(level: Level, problems: Iterable[ImportProblem]) -> list[Finding]:
+    """One finding per distinct cause: modules failing on the same line of the same file are one
+    problem (reported under the module that file is)."""
+    findings = [import_finding(level, p) for p in problems]
+    findings.sort(key=lambda f: not _own_file(f))
+    seen: set[tuple[str | None, int | None, str]] = set()
+    distinct = []
+    for finding in findings:
+        key = (finding.file, finding.line, str(finding.details.get("error_type")))
+        if finding.file is None or key not in seen:
+            distinct.append(finding)
+            seen.add(key)
+    return distinct
+
+
+def _own_file(finding: Finding) -> bool:
+    module = str(finding.details.get("module", ""))
+    path = (finding.file or "").removeprefix("src/").removesuffix(".py").removesuffix("/__init__")
+    return path.replace("/", ".") == module
 
 
 def failed_test_finding(level: Level, outcome: TestOutcome) -> Finding:
@@ -174,9 +195,7 @@ def check_task(
     """L2: the task's modules import and its unit tests pass (tests skipped if imports fail)."""
     problems, _ = import_modules(project, modules, limits)
     if problems:
-        return LevelReport(
-            Level.TASK, tuple(import_finding(Level.TASK, p) for p in problems.values())
-        )
+        return LevelReport(Level.TASK, tuple(import_findings(Level.TASK, problems.values())))
     if not test_paths:
         return LevelReport(Level.TASK, ())
     run = run_tests(project, test_paths, limits)
@@ -193,7 +212,7 @@ def check_milestone(
 ) -> LevelReport:
     """L3: every module of the package imports, all tests so far pass, and ruff finds nothing."""
     problems, _ = import_modules(project, modules, limits)
-    findings = [import_finding(Level.MILESTONE, p) for p in problems.values()]
+    findings = import_findings(Level.MILESTONE, problems.values())
     outcomes: tuple[TestOutcome, ...] = ()
     coverage = None
     if not problems and test_paths:

@@ -16,6 +16,7 @@ from pathlib import Path
 from devmatrix.errors import DevMatrixError
 
 RUFF_TIMEOUT_SECONDS = 60.0
+SYNTAX_RULE = "syntax"  # ruff gives a file that does not parse no rule code
 
 
 class ValidationToolMissing(DevMatrixError):
@@ -64,7 +65,7 @@ def _parse(output: str, root: Path | None) -> list[LintDiagnostic]:
         end = item.get("end_location") or location
         found.append(
             LintDiagnostic(
-                rule=str(item.get("code") or "syntax"),
+                rule=str(item.get("code") or SYNTAX_RULE),
                 message=str(item.get("message", "")),
                 file=file.as_posix(),
                 line=int(location.get("row", 1)),

@@ -19,7 +19,7 @@ from devmatrix.validation.blame import blame, is_test_file
 from devmatrix.validation.findings import Code, Finding, Level
 from devmatrix.validation.in_sandbox import FileCoverage
 from devmatrix.validation.levels import check_task, lint_finding
-from devmatrix.validation.lint import lint_project
+from devmatrix.validation.lint import SYNTAX_RULE, lint_project
 from devmatrix.validation.pytest_report import TestOutcome
 
 _SKIPPED_DIRS = frozenset(
@@ -106,6 +106,8 @@ def read_atoms(root: Path, files: list[str]) -> tuple[list[CodeAtom], dict[str, 
 def _undefined(root: Path) -> list[Finding]:
     found = []
     for diag in lint_project(root, select=UNDEFINED_RULES):
+        if diag.rule not in UNDEFINED_RULES:
+            continue  # ruff also reports files that do not parse; L1 has those already
         finding = lint_finding(diag)
         found.append(
             Finding(
@@ -138,7 +140,7 @@ def validate_project(
     task = check_task(root, modules=modules, test_paths=tests, limits=limits)
     findings.extend(task.findings)
     if lint:
-        undefined = set(UNDEFINED_RULES)
-        findings.extend(lint_finding(d) for d in lint_project(root) if d.rule not in undefined)
+        known = {*UNDEFINED_RULES, SYNTAX_RULE}  # reported at level 1 already
+        findings.extend(lint_finding(d) for d in lint_project(root) if d.rule not in known)
     blamed = blame(findings, atoms, sources)
     return ProjectReport(tuple(blamed), tuple(atoms), task.outcomes, task.coverage)

@@ -146,3 +146,10 @@ def test_trim_output_keeps_head_and_tail() -> None:
     assert trimmed.splitlines()[0] == "0"
     assert trimmed.splitlines()[-1] == "99"
     assert "(90 lines cut)" in trimmed
+
+
+def test_innermost_frame_outside_every_atom_blames_no_one() -> None:
+    # e.g. an import that fails on a line of a file that does not parse: its caller is not to blame
+    frames = [["shop/cart.py", 12, "total"], ["shop/pricing.py", 40, "<module>"]]
+    [finding] = blame([_test_failure(frames, "")], _atoms(), SOURCES)
+    assert finding.atom_keys == ()

@@ -1,0 +1,57 @@
+"""`devmatrix validate DIR` end to end: real atomizer, real sandbox, real ruff."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from devmatrix.cli import main
+
+
+def _run(args: list[str]) -> int:
+    with pytest.raises(SystemExit) as exit_info:
+        main(args)
+    return int(exit_info.value.code or 0)
+
+
+def test_json_report_lists_failures_per_atom(
+    make_project: Callable[[str], Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = make_project("undefined_name")
+    assert _run(["validate", str(root), "--format", "json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert report["passed"] is False
+    rows = {(f["code"], f["file"], f["symbol"], f["line"]) for f in report["findings"]}
+    assert ("L1-undefined-name", "shop/cart.py", "Cart.total", 20) in rows
+    # The same typo makes the tests that reach it fail with a NameError raised in Cart.total.
+    failed = [f for f in report["findings"] if f["code"] == "L2-test-failed"]
+    assert {f["symbol"] for f in failed} == {"Cart.total"}
+    assert any("NameError" in f["feedback"] for f in failed)
+    assert report["tests"] == {"total": 5, "failed": 2}
+    scores = {a["atom"]: a["confidence"] for a in report["atoms"]}
+    assert scores["shop/pricing.py::with_tax"] == 1.0
+    assert scores["shop/cart.py::Cart.total"] < 0.7
+
+
+def test_table_report_and_exit_code(
+    make_project: Callable[[str], Path],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("COLUMNS", "200")  # Rich wraps cells to the terminal width
+    broken = make_project("syntax_error")
+    assert _run(["validate", str(broken), "--no-lint"]) == 1
+    out = capsys.readouterr().out
+    assert "L1-syntax-error" in out
+    assert "L2-import-error" in out
+    assert "shop/pricing.py" in out
+
+
+def test_not_a_folder_is_a_one_line_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert _run(["validate", str(tmp_path / "missing")]) == 1
+    assert "is not a folder" in capsys.readouterr().err

@@ -53,23 +53,11 @@ def save_atom_plan(session: Session, plan_id: int, planned: list[PlannedAtom]) -
     session.execute(delete(Atom).where(Atom.plan_id == plan_id))  # type: ignore[arg-type]
     tasks = session.exec(select(MasterPlanTask).where(MasterPlanTask.plan_id == plan_id)).all()
     task_ids = {t.code: t.id for t in tasks}
-    rows: dict[str, Atom] = {}
-    for position, atom in enumerate(planned):
-        rows[atom.key] = Atom(
-            plan_id=plan_id,
-            task_id=task_ids.get(atom.task),
-            key=atom.key,
-            file=atom.spec.file,
-            qualified_name=atom.spec.qualified_name,
-            kind=atom.spec.kind,
-            signature=atom.spec.signature,
-            intent=atom.spec.intent,
-            uses=list(atom.spec.uses),
-            requirement_codes=list(atom.spec.requirements),
-            position=position,
-            updated_at=utcnow(),
-        )
-        session.add(rows[atom.key])
+    rows = {
+        atom.key: _atom_row(plan_id, task_ids.get(atom.task), position, atom)
+        for position, atom in enumerate(planned)
+    }
+    session.add_all(rows.values())
     session.flush()
     edges: list[tuple[str, str]] = []
     for atom in planned:
@@ -97,6 +85,23 @@ def save_atom_plan(session: Session, plan_id: int, planned: list[PlannedAtom]) -
         session.add(ExecutionWave(graph_id=_id(graph_row), number=number, atom_keys=keys))
     session.flush()
     return summary
+
+
+def _atom_row(plan_id: int, task_id: int | None, position: int, atom: PlannedAtom) -> Atom:
+    return Atom(
+        plan_id=plan_id,
+        task_id=task_id,
+        key=atom.key,
+        file=atom.spec.file,
+        qualified_name=atom.spec.qualified_name,
+        kind=atom.spec.kind,
+        signature=atom.spec.signature,
+        intent=atom.spec.intent,
+        uses=list(atom.spec.uses),
+        requirement_codes=list(atom.spec.requirements),
+        position=position,
+        updated_at=utcnow(),
+    )
 
 
 def _id(row: Atom | DependencyGraph) -> int:

@@ -20,19 +20,36 @@ from devmatrix.storage.models import (
 def plan_export(session: Session, plan_id: int) -> dict[str, Any]:
     """Everything about a plan: requirements, phases -> milestones -> tasks -> atoms, graph."""
     row = get_plan(session, plan_id)
-    spec = current_plan(session, plan_id)
     atoms = session.exec(select(Atom).where(Atom.plan_id == plan_id).order_by("position")).all()
-    keys = {a.id: a.key for a in atoms}
-    edges = session.exec(select(AtomDependency).where(AtomDependency.plan_id == plan_id)).all()
-    graph = session.exec(select(DependencyGraph).where(DependencyGraph.plan_id == plan_id)).first()
-    waves: list[list[str]] = []
-    if graph is not None:
-        wave_rows = session.exec(
-            select(ExecutionWave).where(ExecutionWave.graph_id == graph.id).order_by("number")
-        ).all()
-        waves = [list(w.atom_keys) for w in wave_rows]
-    by_task: dict[str, list[dict[str, Any]]] = {}
-    task_codes = {t.id: t.code for t in _task_rows(session, plan_id)}
+    by_task = _atoms_by_task(session, plan_id, list(atoms))
+    plan_data = current_plan(session, plan_id).model_dump(mode="json")
+    for phase in plan_data["phases"]:
+        for milestone in phase["milestones"]:
+            for task in milestone["tasks"]:
+                task["atoms"] = by_task.get(task["code"], [])
+    discovery = (
+        load_discovery(session, row.discovery_id).model_dump(mode="json")
+        if row.discovery_id is not None
+        else None
+    )
+    graph = _graph_export(session, plan_id, {a.id: a.key for a in atoms if a.id is not None})
+    return {
+        "id": plan_id,
+        "title": row.title,
+        "status": row.status,
+        "version": row.version,
+        "approved_version": row.approved_version,
+        "discovery": discovery,
+        "plan": plan_data,
+        "graph": graph,
+        "counts": plan_counts(plan_data, len(atoms), len(graph["edges"]), len(graph["waves"])),
+    }
+
+
+def _atoms_by_task(session: Session, plan_id: int, atoms: list[Atom]) -> dict[str, list[Any]]:
+    tasks = session.exec(select(MasterPlanTask).where(MasterPlanTask.plan_id == plan_id)).all()
+    task_codes = {t.id: t.code for t in tasks}
+    by_task: dict[str, list[Any]] = {}
     for atom in atoms:
         by_task.setdefault(task_codes.get(atom.task_id, ""), []).append(
             {
@@ -47,32 +64,24 @@ def plan_export(session: Session, plan_id: int) -> dict[str, Any]:
                 "status": atom.status,
             }
         )
-    plan_data = spec.model_dump(mode="json")
-    for phase in plan_data["phases"]:
-        for milestone in phase["milestones"]:
-            for task in milestone["tasks"]:
-                task["atoms"] = by_task.get(task["code"], [])
-    discovery = (
-        load_discovery(session, row.discovery_id).model_dump(mode="json")
-        if row.discovery_id is not None
-        else None
-    )
+    return by_task
+
+
+def _graph_export(session: Session, plan_id: int, keys: dict[int, str]) -> dict[str, Any]:
+    edges = session.exec(select(AtomDependency).where(AtomDependency.plan_id == plan_id)).all()
+    graph = session.exec(select(DependencyGraph).where(DependencyGraph.plan_id == plan_id)).first()
+    waves: list[list[str]] = []
+    if graph is not None:
+        wave_rows = session.exec(
+            select(ExecutionWave).where(ExecutionWave.graph_id == graph.id).order_by("number")
+        ).all()
+        waves = [list(w.atom_keys) for w in wave_rows]
     return {
-        "id": plan_id,
-        "title": row.title,
-        "status": row.status,
-        "version": row.version,
-        "approved_version": row.approved_version,
-        "discovery": discovery,
-        "plan": plan_data,
-        "graph": {
-            "nodes": len(atoms),
-            "edges": [{"from": keys[e.from_atom_id], "to": keys[e.to_atom_id]} for e in edges],
-            "longest_chain": graph.longest_chain if graph else 0,
-            "cycles": graph.cycles if graph else [],
-            "waves": waves,
-        },
-        "counts": plan_counts(plan_data, len(atoms), len(edges), len(waves)),
+        "nodes": len(keys),
+        "edges": [{"from": keys[e.from_atom_id], "to": keys[e.to_atom_id]} for e in edges],
+        "longest_chain": graph.longest_chain if graph else 0,
+        "cycles": graph.cycles if graph else [],
+        "waves": waves,
     }
 
 
@@ -125,7 +134,3 @@ def plan_markdown(export: dict[str, Any]) -> str:
     if graph["cycles"]:
         lines += ["", "## Cycles", ""] + [f"- {' <-> '.join(c)}" for c in graph["cycles"]]
     return "\n".join(lines) + "\n"
-
-
-def _task_rows(session: Session, plan_id: int) -> list[MasterPlanTask]:
-    return list(session.exec(select(MasterPlanTask).where(MasterPlanTask.plan_id == plan_id)).all())

@@ -1,0 +1,100 @@
+"""`devmatrix run` end to end on a small plan, with the scripted provider and the real sandbox:
+a first answer that fails level 1 is retried with the validator's feedback; the generated
+project passes its own tests; acceptance verdicts are stored per requirement."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from sqlmodel import select
+
+from devmatrix.storage.db import create_db_engine, session_scope
+from devmatrix.storage.models import (
+    AcceptanceTestResult,
+    Atom,
+    AtomAttempt,
+    UsageRecord,
+    ValidationResult,
+)
+
+FIXTURES = Path(__file__).parents[2] / "fixtures" / "execution"
+
+
+def devmatrix(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "devmatrix", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        timeout=600,
+        check=False,
+    )
+
+
+def scripted_env(data_dir: Path, database_url: str | None = None) -> dict[str, str]:
+    env = {
+        "DEVMATRIX_DATA_DIR": str(data_dir),
+        "DEVMATRIX_LLM_PROVIDER": "scripted",
+        "DEVMATRIX_SCRIPTED_ANSWERS": str(FIXTURES / "calc_answers.json"),
+    }
+    if database_url:
+        env["DEVMATRIX_DATABASE_URL"] = database_url
+    return env
+
+
+def test_run_generates_validates_retries_and_accepts(tmp_path: Path) -> None:
+    env = scripted_env(tmp_path / "data")
+    out = tmp_path / "out"
+    result = devmatrix("run", str(FIXTURES / "calc_spec.md"), "--out", str(out), env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "finished" in result.stdout
+
+    engine = create_db_engine(f"sqlite:///{tmp_path / 'data' / 'devmatrix.db'}")
+    with session_scope(engine) as session:
+        atoms = {a.key: a for a in session.exec(select(Atom))}
+        assert {a.status for a in atoms.values()} == {"validated"}
+        mul = atoms["calc/mul.py::mul"]
+        attempts = session.exec(
+            select(AtomAttempt).where(AtomAttempt.atom_id == mul.id).order_by(AtomAttempt.number)
+        ).all()
+        assert [a.outcome for a in attempts] == ["failed", "passed"]
+        assert attempts[0].feedback is not None
+        assert "repeat_add" in attempts[0].feedback  # the undefined name, told to the model
+        assert mul.confidence is not None
+        assert mul.confidence < (atoms["calc/ops.py::add"].confidence or 0)
+        results_by_outcome = session.exec(select(ValidationResult)).all()
+        failed = [r for r in results_by_outcome if not r.passed]
+        assert [r.code for r in failed] == ["L1-undefined-name"]
+        assert {r.level for r in session.exec(select(ValidationResult))} == {1, 2, 3, 4}
+        results = session.exec(select(AcceptanceTestResult)).all()
+        assert len(results) == 3
+        assert all(r.passed for r in results)
+        generation_calls = session.exec(
+            select(UsageRecord).where(UsageRecord.purpose == "atom:calc/mul.py::mul")
+        ).all()
+        assert len(generation_calls) == 2
+
+    assert (out / "calc" / "mul.py").read_text().startswith("from calc.ops import add\n")
+    tests = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+        cwd=out,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert tests.returncode == 0, tests.stdout
+    assert "5 passed" in tests.stdout
+
+
+def test_a_plan_that_is_not_approved_does_not_run(tmp_path: Path) -> None:
+    env = scripted_env(tmp_path / "data")
+    planned = devmatrix("plan", str(FIXTURES / "calc_spec.md"), env=env)
+    assert planned.returncode == 0, planned.stderr
+    result = devmatrix("run", "--plan", "1", "--out", str(tmp_path / "out"), env=env)
+    assert result.returncode == 1
+    assert "approve" in result.stderr
+    assert not (tmp_path / "out" / "calc").exists()

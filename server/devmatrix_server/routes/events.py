@@ -12,8 +12,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+from collections.abc import Awaitable, Callable
 from typing import Any
 
+import anyio
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect, status
 from fastapi.security import HTTPAuthorizationCredentials
 from sqlmodel import Session
@@ -110,22 +112,22 @@ async def _stream(
 
     async def read_until_closed() -> None:
         # Clients may answer pings; anything they send only proves they are alive.
-        with contextlib.suppress(WebSocketDisconnect):
-            while True:
-                await websocket.receive_text()
+        while True:
+            await websocket.receive_text()
 
     if last_event_id is None:  # fix "now" before confirming, so nothing after it is missed
         last_event_id = await asyncio.to_thread(latest_event_id, bus.engine)
     await send({"type": "subscribed", "plan_id": plan_id, "last_event_id": last_event_id})
-    tasks = [asyncio.create_task(t()) for t in (forward, ping, read_until_closed)]
-    try:
-        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-    for task in done:
-        error = None if task.cancelled() else task.exception()
-        # A closed socket ends the stream normally; anything else is a bug worth a traceback.
-        if error is not None and not isinstance(error, (WebSocketDisconnect, RuntimeError)):
-            raise error
+    async with anyio.create_task_group() as group:
+
+        async def until_closed(part: Callable[[], Awaitable[None]]) -> None:
+            # The first part to end (normally: the client went away) ends the others.
+            try:
+                await part()
+            except (WebSocketDisconnect, RuntimeError):
+                pass  # the socket is closed; Starlette raises RuntimeError on send after close
+            finally:
+                group.cancel_scope.cancel()
+
+        for part in (forward, ping, read_until_closed):
+            group.start_soon(until_closed, part)

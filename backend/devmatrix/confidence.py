@@ -54,6 +54,19 @@ def levels_for_atom(
     return {int(level): int(level) not in failed for level in levels_run}
 
 
+def score_atom(
+    atom_key: str,
+    *,
+    levels_run: Iterable[int],
+    findings: Iterable[Finding],
+    attempts: int,
+    coverage: float | None,
+) -> float:
+    """Confidence of one atom from the levels run, the findings blamed on it, attempts, coverage."""
+    levels = levels_for_atom(atom_key, levels_run, findings)
+    return confidence(ConfidenceInputs(levels, attempts, coverage))
+
+
 def needs_review(score: float, threshold: float) -> bool:
     """True when the atom goes to a person (strictly below the threshold)."""
     return score < threshold

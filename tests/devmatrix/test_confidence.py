@@ -6,7 +6,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from devmatrix.confidence import ConfidenceInputs, confidence, levels_for_atom, needs_review
+from devmatrix.confidence import (
+    ConfidenceInputs,
+    confidence,
+    levels_for_atom,
+    needs_review,
+    score_atom,
+)
 from devmatrix.config import load_settings
 from devmatrix.validation.findings import Code, Finding, Level
 
@@ -65,3 +71,11 @@ def test_threshold_comes_from_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     assert threshold == 0.9
     assert needs_review(0.85, threshold)
     assert not needs_review(0.9, threshold)
+
+
+def test_score_atom_combines_blamed_findings_attempts_and_coverage() -> None:
+    findings = [Finding(Level.TASK, Code.TASK_TEST_FAILED, "m", "f", atom_keys=("a.py::f",))]
+    failing = score_atom("a.py::f", levels_run=(1, 2), findings=findings, attempts=1, coverage=1.0)
+    assert failing == 0.5714
+    clean = score_atom("a.py::g", levels_run=(1, 2), findings=findings, attempts=2, coverage=0.5)
+    assert clean == 0.6375

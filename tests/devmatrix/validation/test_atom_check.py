@@ -100,3 +100,16 @@ def test_wrong_signature_fixture_against_its_plan(make_project: Callable[[str], 
         "shop/pricing.py::with_tax": [],
         "shop/cart.py::Cart.total": [],
     }
+
+
+def test_class_and_constants_atoms() -> None:
+    shell = AtomContract("shop/cart.py", "Cart", "class", "class Cart(Base)")
+    assert check_atom(shell, "class Cart(Base):\n    pass\n", known_names=("Base",)) == []
+    [bases] = check_atom(shell, "class Cart:\n    pass\n")
+    assert bases.code == Code.SIGNATURE_MISMATCH
+    assert "class Cart(Base)" in bases.feedback
+    limits = AtomContract("shop/limits.py", "MAX_ITEMS", "constants")
+    assert check_atom(limits, "MAX_ITEMS = 10\nMAX_PRICE = 1000.0\n") == []
+    [missing] = check_atom(limits, "MAX_PRICE = 1000.0\n")
+    assert missing.code == Code.WRONG_SYMBOL
+    assert "does not assign `MAX_ITEMS`" in missing.feedback

@@ -63,7 +63,6 @@ def configure_json_logging(level: int = logging.INFO, stream: Any = None) -> log
             logger.removeHandler(old)
         logger.addHandler(handler)
         logger.setLevel(level)
-        logger.propagate = False
     return handler
 
 

@@ -7,7 +7,7 @@ and L3 adds lint (its package import and test run are L2's, so they run once).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 
 from devmatrix.code.atoms import CodeAtom
@@ -81,8 +81,12 @@ def _read(root: Path, files: list[str]) -> tuple[list[CodeAtom], list[Finding], 
         atoms.extend(read.atoms)
         if read.error_line is not None:
             text = sources[file].splitlines()[read.error_line - 1 : read.error_line]
+            culprit = _around_error(file, raw, read.error_line)
+            if culprit is not None and culprit.id not in {a.id for a in read.atoms}:
+                atoms.append(culprit)
             findings.append(
                 Finding(
+                    atom_keys=(culprit.id,) if culprit else (),
                     level=Level.ATOM,
                     code=Code.SYNTAX_ERROR,
                     message=f"syntax error at line {read.error_line}",
@@ -95,6 +99,21 @@ def _read(root: Path, files: list[str]) -> tuple[list[CodeAtom], list[Finding], 
                 )
             )
     return atoms, findings, sources
+
+
+def _around_error(file: str, raw: bytes, error_line: int) -> CodeAtom | None:
+    """The atom a syntax error is in: the file is read again with the bad line blanked out, and
+    the nearest atom starting at or above that line is taken (the parse drops atoms it overlaps)."""
+    spec = language_for(file)
+    if spec is None:
+        return None
+    lines = raw.split(b"\n")
+    lines[error_line - 1] = b""
+    recovered = extract_atoms(file, b"\n".join(lines), spec).atoms
+    above = [a for a in recovered if a.start_line <= error_line and a.kind != "imports"]
+    nearest = max(above, key=lambda a: (a.start_line, -a.end_line), default=None)
+    # Its range as parsed stops before the blanked line; the error line is part of it.
+    return replace(nearest, end_line=max(nearest.end_line, error_line)) if nearest else None
 
 
 def read_atoms(root: Path, files: list[str]) -> tuple[list[CodeAtom], dict[str, str]]:

@@ -45,9 +45,13 @@ def test_table_report_and_exit_code(
     broken = make_project("syntax_error")
     assert _run(["validate", str(broken), "--no-lint"]) == 1
     out = capsys.readouterr().out
-    assert "L1-syntax-error" in out
-    assert "L2-import-error" in out
-    assert "shop/pricing.py" in out
+    rows = [line.split("│")[1:-1] for line in out.splitlines() if line.startswith("│")]
+    cells = [tuple(cell.strip() for cell in row[:5]) for row in rows]
+    # The syntax error is blamed on the function it is in, and so is the import it breaks.
+    assert cells == [
+        ("L1", "L1-syntax-error", "shop/pricing.py", "with_tax", "15"),
+        ("L2", "L2-import-error", "shop/pricing.py", "with_tax", "15"),
+    ]
 
 
 def test_not_a_folder_is_a_one_line_error(

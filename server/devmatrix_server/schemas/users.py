@@ -17,8 +17,8 @@ EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 class UserBase(SQLModel):
     """What a person chooses about their own account."""
 
-    username: str = Field(regex=USERNAME_PATTERN, min_length=3, max_length=64)
-    email: str = Field(regex=EMAIL_PATTERN, max_length=254)
+    username: str = Field(schema_extra={"pattern": USERNAME_PATTERN}, min_length=3, max_length=64)
+    email: str = Field(schema_extra={"pattern": EMAIL_PATTERN}, max_length=254)
 
 
 class UserCreate(UserBase):
@@ -50,7 +50,7 @@ class UserUpdateMe(SQLModel):
     model_config = ConfigDict(
         extra="forbid", json_schema_extra={"examples": [{"email": "ada@lovelace.example"}]}
     )
-    email: str | None = Field(default=None, regex=EMAIL_PATTERN, max_length=254)
+    email: str | None = Field(default=None, schema_extra={"pattern": EMAIL_PATTERN}, max_length=254)
 
 
 class UserAdminUpdate(SQLModel):

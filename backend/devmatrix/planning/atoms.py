@@ -72,10 +72,8 @@ def atom_problems(answer: AtomPlanSpec, task: TaskSpec, table: SymbolTable) -> l
     for atom in answer.atoms:
         where = atom_key(atom.file, atom.qualified_name)
         owner = atom.qualified_name.rpartition(".")[0]
-        if atom.kind == "method" and owner:
-            found = local.resolve(owner, atom.file, atom.qualified_name)
-            if found.problem:
-                problems.append(f"method atom {where} needs a class atom {owner} in {atom.file}")
+        if atom.kind == "method" and owner and not local.has_class(atom.file, owner):
+            problems.append(f"method atom {where} needs a class atom {owner} in {atom.file}")
         for use in atom.uses:
             found = local.resolve(use, atom.file, atom.qualified_name)
             if found.problem:

@@ -45,7 +45,7 @@ class Resolution:
     """What a used symbol resolved to: an atom key, an outside source, or a problem."""
 
     atom: str | None = None
-    source: str | None = None  # "workspace", "stdlib", "builtin", "dependency", "module"
+    source: str | None = None  # workspace, stdlib, builtin, dependency, module, attribute
     problem: str | None = None
 
 
@@ -75,6 +75,11 @@ class SymbolTable:
         self.modules.add(module)
         return key
 
+    def has_class(self, file: str, name: str) -> bool:
+        """Whether class `name` is planned in `file` or already exists there in the workspace."""
+        module = module_of(file)
+        return name in self.local.get(file, {}) or f"{module}.{name}" in self.workspace
+
     def defines(self, file: str, qualified_name: str) -> str | None:
         """The key of the atom already defining this symbol, if any."""
         return self.local.get(file, {}).get(qualified_name)
@@ -85,7 +90,9 @@ class SymbolTable:
         owner, _, _ = qualified_name.rpartition(".")
         head, _, rest = name.partition(".")
         if head in {"self", "cls"} and owner and rest:
-            name = f"{owner}.{rest}"
+            member = self.local.get(file, {}).get(f"{owner}.{rest.partition('.')[0]}")
+            # Not a planned method: an attribute set at run time (self.items = ...).
+            return Resolution(atom=member) if member else Resolution(source="attribute")
         key = self.local.get(file, {}).get(name) or self.defined.get(name)
         if key:
             return Resolution(atom=key)

@@ -122,6 +122,21 @@ async def test_atoms_outside_the_task_files_or_misnamed_methods_are_problems(
         in text
     )
     assert "atom todo/models.py::Todo.close: a method is named Class.method" in text
+    assert "method atom" not in text  # a function is not checked for a class
+
+
+async def test_a_method_needs_its_class_in_the_same_file(
+    client_for: Any, todo_answers: list[dict[str, Any]]
+) -> None:
+    plan = PlanSpec.model_validate(_answer(todo_answers, "masterplan"))
+    t3 = _answer(todo_answers, "atoms:T3")
+    t3["atoms"][0]["qualified_name"] = "TodoList.mark_done"
+    client, _ = client_for(_replace(_atom_answers(todo_answers), "atoms:T3", t3, 1))
+    with pytest.raises(PlanningError) as caught:
+        await generate_atoms(client, plan, max_retries=0)
+    assert "method atom todo/store.py::TodoList.mark_done needs a class atom TodoList" in str(
+        caught.value
+    )
 
 
 def test_symbol_table_resolves_local_qualified_tail_and_self_names() -> None:
@@ -134,6 +149,9 @@ def test_symbol_table_resolves_local_qualified_tail_and_self_names() -> None:
     assert table.resolve("todo.store.TodoStore", "x.py", "f").atom == store
     assert table.resolve("store.TodoStore.add", "x.py", "f").atom == add
     assert table.resolve("self.add", "src/todo/store.py", "TodoStore.get").atom == add
+    assert table.resolve("self.items", "src/todo/store.py", "TodoStore.get").source == "attribute"
+    assert table.has_class("src/todo/store.py", "TodoStore")
+    assert not table.has_class("todo/a.py", "TodoStore")
     assert "ambiguous" in (table.resolve("helper", "x.py", "f").problem or "")
     assert table.resolve("todo.a.helper", "x.py", "f").atom == "todo/a.py::helper"
     assert table.resolve("flask_login.login_user", "x.py", "f").source == "dependency"

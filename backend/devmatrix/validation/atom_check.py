@@ -20,7 +20,7 @@ from devmatrix.validation.signature import parse_signature, signature_difference
 
 UNDEFINED_RULES = ("F821", "F822", "F823")
 _UNDEFINED = re.compile(r"`([^`]+)`")
-# Blocks the model may add around its definition; they are hoisted into the file's import block.
+# Imports the model writes with its definition are not a second symbol.
 _ALLOWED_EXTRA = ("imports",)
 
 

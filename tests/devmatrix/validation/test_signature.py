@@ -50,3 +50,13 @@ def test_short_forms_and_classes() -> None:
     planned = _sig("class f(Base, metaclass=Meta)", kind="class")
     assert signature_differences(planned, _sig("class f(Base)", kind="class"), compare_async=False)
     assert parse_signature("def f(a, b", name="f", kind="function") is None
+
+
+def test_decorators_are_not_part_of_the_signature() -> None:
+    decorated = _sig('@app.get(\n    "/items",\n)\n@cache\ndef f(a: int, b: int = 0) -> int')
+    assert (
+        signature_differences(
+            _sig("def f(a: int, b: int = 0) -> int"), decorated, compare_async=True
+        )
+        == []
+    )

@@ -1,0 +1,63 @@
+"""`devmatrix serve --port 0` as a real subprocess: URL on the first line, health answers."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+
+from devmatrix.cli.serve import server_url
+
+
+def test_server_url_maps_wildcards_to_loopback():
+    assert server_url("0.0.0.0", 8000) == "http://127.0.0.1:8000"
+    assert server_url("127.0.0.1", 1) == "http://127.0.0.1:1"
+    assert server_url("::1", 9) == "http://[::1]:9"
+
+
+def test_serve_port_zero_prints_url_first_and_answers(tmp_path: Path):
+    env = {**os.environ, "DEVMATRIX_DATA_DIR": str(tmp_path / "data")}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "devmatrix", "serve", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        env=env,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        first = process.stdout.readline().strip()
+        assert first.startswith("http://127.0.0.1:")
+        port = int(first.rsplit(":", 1)[1])
+        assert port > 0
+        answer = httpx.get(f"{first}/api/v1/health/live", timeout=30)
+        assert answer.status_code == 200
+        assert answer.json() == {"status": "ok"}
+        assert httpx.get(f"{first}/api/v1/auth/me", timeout=10).status_code == 401
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    assert (tmp_path / "data" / "devmatrix.db").exists()
+
+
+def test_serve_refuses_a_port_in_use(tmp_path: Path):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = {**os.environ, "DEVMATRIX_DATA_DIR": str(tmp_path / "data")}
+        done = subprocess.run(
+            [sys.executable, "-m", "devmatrix", "serve", "--port", str(port)],
+            capture_output=True,
+            env=env,
+            text=True,
+            timeout=120,
+        )
+    assert done.returncode == 1
+    assert f"Cannot listen on 127.0.0.1:{port}" in done.stderr
+    assert done.stdout == ""

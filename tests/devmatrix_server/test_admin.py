@@ -1,0 +1,76 @@
+"""Admin routes: optional IP allow-list, role-change security events, own-account edits."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import select
+
+from devmatrix.errors import ConfigError
+from devmatrix.storage.models import SecurityEvent
+from devmatrix_server.deps import ip_allowed
+
+
+@pytest.mark.parametrize(
+    ("host", "allowlist", "allowed"),
+    [
+        ("127.0.0.1", ["127.0.0.1"], True),
+        ("10.1.2.3", ["10.0.0.0/8"], True),
+        ("11.1.2.3", ["10.0.0.0/8"], False),
+        ("::1", ["::1/128"], True),
+        ("testclient", ["10.0.0.0/8"], False),
+        (None, ["0.0.0.0/0"], False),
+    ],
+)
+def test_ip_allowed(host, allowlist, allowed):
+    assert ip_allowed(host, allowlist) is allowed
+
+
+def test_admin_routes_refuse_addresses_outside_the_allowlist(make_sqlite_api):
+    api = make_sqlite_api(admin_ip_allowlist=["10.0.0.0/8"])
+    api.register("ada")
+    headers = api.headers("ada")
+    refused = api.client.get("/api/v1/admin/users", headers=headers)
+    assert refused.status_code == 403
+    assert "network address" in refused.json()["detail"]
+    assert api.client.get("/api/v1/users", headers=headers).status_code == 200  # not an admin route
+    inside = TestClient(api.app, client=("10.4.5.6", 40000))
+    assert inside.get("/api/v1/admin/users", headers=headers).status_code == 200
+
+
+def test_bad_allowlist_entry_fails_at_start(make_sqlite_api):
+    with pytest.raises(ConfigError, match="ADMIN_IP_ALLOWLIST"):
+        make_sqlite_api(admin_ip_allowlist=["not-a-network"])
+
+
+def test_role_change_writes_a_security_event(sqlite_api):
+    api = sqlite_api
+    ada_id = api.register("ada")["id"]
+    headers = api.headers("ada")
+    bob_id = api.register("bob", invite_token=api.invite(headers))["id"]
+    answer = api.client.patch(
+        f"/api/v1/admin/users/{bob_id}", json={"role": "viewer"}, headers=headers
+    )
+    assert answer.json()["role"] == "viewer"
+    with api.session() as session:
+        event = session.exec(
+            select(SecurityEvent).where(SecurityEvent.kind == "role_changed")
+        ).one()
+    assert event.user_id == bob_id
+    assert event.detail == {"by": ada_id, "from": "user", "to": "viewer"}
+
+
+def test_own_email_change_and_conflict(sqlite_api):
+    api = sqlite_api
+    api.register("ada")
+    api.register("grace")
+    headers = api.headers("ada")
+    changed = api.client.patch(
+        "/api/v1/users/me", json={"email": "Ada@Lovelace.example"}, headers=headers
+    )
+    assert changed.status_code == 200
+    assert changed.json()["email"] == "ada@lovelace.example"
+    taken = api.client.patch(
+        "/api/v1/users/me", json={"email": "grace@example.com"}, headers=headers
+    )
+    assert taken.status_code == 409

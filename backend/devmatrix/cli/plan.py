@@ -106,6 +106,6 @@ def plan_tree(export: dict[str, Any]) -> Tree:
 
 def _saved_line(export: dict[str, Any]) -> str:
     return (
-        f"plan id: {export['id']} (version {export['version']}, {export['status']}; "
-        "approve it before `devmatrix run`)"
+        f"plan id: {export['id']} (version {export['version']}, {export['status']}; run it with "
+        f"`devmatrix approve {export['id']}` then `devmatrix run --plan {export['id']}`)"
     )

@@ -87,7 +87,7 @@ def ensure_runnable(plan: MasterPlan) -> None:
         raise PlanNotRunnable(
             f"Plan {plan.id} is {plan.status} at version {plan.version} and has not been "
             "approved in this version, so it cannot run.",
-            "Review it, then approve its current version.",
+            f"Review it, then approve it: `devmatrix approve {plan.id}`.",
         )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -73,6 +74,7 @@ def test_plan_prints_the_tree_with_counts_and_the_plan_id(
     assert "3 phases, 3 milestones, 4 tasks, 7 atoms, 8 edges, 3 waves" in out
     assert "todo/store.py::TodoStore.mark_done" in out
     assert "plan id: 1 (version 1, draft" in out
+    assert "`devmatrix approve 1` then `devmatrix run --plan 1`" in out
     engine = create_db_engine(f"sqlite:///{isolated_data_dir / 'devmatrix.db'}")
     with session_scope(engine) as session:
         plan = session.exec(select(MasterPlan)).one()
@@ -113,3 +115,13 @@ def test_plan_on_an_empty_spec_fails_with_one_clear_line(
     err = capsys.readouterr().err
     assert err.startswith("error: The spec is empty.")
     assert "Traceback" not in err
+
+
+def test_plan_reads_the_spec_from_standard_input(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO(Path(SPEC).read_text(encoding="utf-8")))
+    assert _main(["plan", "-", "--format", "json"], monkeypatch) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["discovery"]["title"] == "Todo library"
+    assert "plan id: 1" in captured.err

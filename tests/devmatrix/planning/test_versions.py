@@ -115,8 +115,9 @@ def test_only_an_approved_plan_runs_and_editing_returns_it_to_draft(
     engine: Engine, plan_id: int
 ) -> None:
     with session_scope(engine) as session:
-        with pytest.raises(PlanNotRunnable, match="has not been approved"):
+        with pytest.raises(PlanNotRunnable, match="has not been approved") as caught:
             ensure_runnable(get_plan(session, plan_id))
+        assert caught.value.hint == f"Review it, then approve it: `devmatrix approve {plan_id}`."
         approve_plan(session, plan_id)
         ensure_runnable(get_plan(session, plan_id))
         again = approve_plan(session, plan_id)

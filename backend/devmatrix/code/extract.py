@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left, bisect_right
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import cast
 
@@ -78,6 +79,11 @@ def extract_atoms(file: str, source: bytes, spec: LanguageSpec) -> FileAtoms:
     )
     first = min((row for _, _, row in errors), default=root.start_point.row + 1)
     return FileAtoms(kept, lines, error_line=first, dropped=len(built) - len(kept))
+
+
+def _in_source_order(nodes: Iterable[Node]) -> list[Node]:
+    """Captures in source order: the query cursor returns them in an order that varies by run."""
+    return sorted(nodes, key=lambda n: n.start_byte)
 
 
 def _errors(lang: CompiledLanguage, root: Node) -> list[Node]:
@@ -229,7 +235,7 @@ def _attach_constants(
     seg_owner: list[int],
 ) -> None:
     """Names bound at module or class level are defined by the atom around them."""
-    for node in structure.get("name.definition.constant", ()):
+    for node in _in_source_order(structure.get("name.definition.constant", ())):
         owner = _owner(node.start_byte, seg_starts, seg_owner)
         if owner < 0:
             continue
@@ -267,7 +273,7 @@ def _references(
                 end = chain.end()
         names[owner].add(source[start:end])
     imports: list[list[ImportBinding]] = [[] for _ in range(count)]
-    for node in captures.get("import", ()):
+    for node in _in_source_order(captures.get("import", ())):
         owner = _owner(node.start_byte, seg_starts, seg_owner)
         if owner >= 0:
             imports[owner].extend(_bindings(lang, node, source))
@@ -277,7 +283,10 @@ def _references(
 def _bindings(lang: CompiledLanguage, statement: Node, source: bytes) -> list[ImportBinding]:
     """One binding per match of the imports query on one import statement."""
     found: list[ImportBinding] = []
-    for _, match in QueryCursor(lang.imports).matches(statement):
+    matches = QueryCursor(lang.imports).matches(statement)
+    # Bindings in source order: a later import of the same local name wins.
+    matches.sort(key=lambda m: (max(n.start_byte for ns in m[1].values() for n in ns), m[0]))
+    for _, match in matches:
         text = {
             capture: source[nodes[0].start_byte : nodes[0].end_byte].decode("utf-8", "replace")
             for capture, nodes in match.items()

@@ -126,13 +126,17 @@ def _mapped(
     finding: Finding, atoms: Iterable[CodeAtom], note: str, file: str, line: int
 ) -> Finding:
     keys = tuple(dict.fromkeys(a.id for a in atoms))
+    # The finding now points at the code to change; where it was reported (a test) is kept.
+    moved = (finding.file, finding.line) != (file, line)
+    reported = {"reported_file": finding.file, "reported_line": finding.line} if moved else {}
     return replace(
         finding,
         atom_keys=keys,
         feedback=f"{finding.feedback}\n{note}",
-        file=finding.file or file,
-        line=finding.line or line,
-        details={**finding.details, "blamed_line": line, "blamed_file": file},
+        file=file,
+        line=line,
+        end_line=finding.end_line if not moved else None,
+        details={**finding.details, **reported},
     )
 
 

@@ -56,6 +56,10 @@ def test_failing_tests_map_to_the_atoms_responsible(make_project: Callable[[str]
         "shop/cart.py::Cart.add": [Code.TASK_TEST_FAILED],
         "shop/pricing.py::with_tax": [Code.TASK_TEST_FAILED],
     }
+    raised = next(f for f in report.findings if "shop/pricing.py::discount" in f.atom_keys)
+    # The finding points at the line to change; where the test reported it is kept.
+    assert (raised.file, raised.line) == ("shop/pricing.py", 9)
+    assert raised.details["reported_file"] == "tests/test_cart.py"
     prompt = feedback_for_atom("shop/pricing.py::discount", report.findings)
     assert "tests/test_cart.py::test_cart_total" in prompt
     assert "ValueError: rate must be between 0 and 1" in prompt

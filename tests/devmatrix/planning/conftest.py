@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Callable
+import shutil
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -41,12 +42,26 @@ class RecordingProvider:
 ClientFactory = Callable[[list[dict[str, Any]]], tuple[LLMClient, RecordingProvider]]
 
 
-@pytest.fixture
-def engine(tmp_path: Path) -> Engine:
-    """A fresh SQLite database migrated to the newest schema."""
-    db = create_db_engine(f"sqlite:///{tmp_path / 'planning.db'}")
+@pytest.fixture(scope="session")
+def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file migrated once per session; each test gets a copy (migrating takes ~0.5 s)."""
+    path = tmp_path_factory.mktemp("planning-template") / "template.db"
+    db = create_db_engine(f"sqlite:///{path}")
     migrate.upgrade(db)
-    return db
+    with db.connect() as connection:
+        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.dispose()
+    return path
+
+
+@pytest.fixture
+def engine(tmp_path: Path, migrated_template: Path) -> Iterator[Engine]:
+    """A fresh SQLite database at the newest schema."""
+    path = tmp_path / "planning.db"
+    shutil.copyfile(migrated_template, path)
+    db = create_db_engine(f"sqlite:///{path}")
+    yield db
+    db.dispose()
 
 
 @pytest.fixture

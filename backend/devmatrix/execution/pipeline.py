@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import socket
 from datetime import timedelta
 
 from sqlalchemy import Engine
@@ -43,11 +45,35 @@ class RunAlreadyActive(DevMatrixError):
 
 
 def run_state(run: ExecutionRun, heartbeat_seconds: float = 2.0) -> str:
-    """A run's status, with `stalled` for a running run whose process stopped beating."""
+    """A run's status, with `stalled` for a running run whose process stopped beating (or, on
+    this machine, whose process is gone)."""
     if run.status != "running":
         return run.status
+    if run.host == socket.gethostname() and run.pid is not None and not _alive(run.pid):
+        return "stalled"
     limit = timedelta(seconds=heartbeat_seconds * STALE_AFTER_BEATS)
     return "stalled" if utcnow() - run.heartbeat_at > limit else "running"
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return not _zombie(pid)
+
+
+def _zombie(pid: int) -> bool:
+    # A killed child not yet reaped by its parent still answers signal 0.
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            return stat.read().rpartition(")")[2].split()[0] == "Z"
+    except OSError:
+        return False
 
 
 def latest_run(engine: Engine, plan_id: int) -> ExecutionRun | None:

@@ -82,6 +82,9 @@ class PlanRun:
     def __post_init__(self) -> None:
         self.writer = WorkspaceWriter(self.options.out_dir)
         self.progress.total = len(self.state.atoms)
+        for atom in self.state.atoms.values():
+            if atom.status in DONE_STATUSES and atom.code:
+                self.levels[atom.key] = {int(Level.ATOM): True}  # validated by an earlier process
 
     # ---- events and progress -------------------------------------------------------------
 

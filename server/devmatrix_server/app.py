@@ -11,6 +11,7 @@ from devmatrix.config import Settings, get_settings
 from devmatrix.errors import ConfigError
 from devmatrix.storage.db import open_database
 from devmatrix_server.accounts import seed_roles
+from devmatrix_server.observability import install_ops
 from devmatrix_server.problems import install_problem_handlers
 from devmatrix_server.routes import admin, auth, health, tokens, twofactor, users
 
@@ -33,6 +34,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_problem_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
+    install_ops(app, settings)
     return app
 
 

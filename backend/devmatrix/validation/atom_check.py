@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from devmatrix.code.atoms import CodeAtom, atom_id
 from devmatrix.code.extract import extract_atoms
@@ -43,6 +44,26 @@ class AtomContract:
     def name(self) -> str:
         """The last part of the qualified name."""
         return self.qualified_name.rpartition(".")[2]
+
+
+class PlannedAtom(Protocol):
+    """Anything with an atom's planned contract (a `storage.models.Atom` row, a plan's atom)."""
+
+    @property
+    def file(self) -> str: ...
+    @property
+    def qualified_name(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def signature(self) -> str: ...
+    @property
+    def uses(self) -> Sequence[str]: ...
+
+
+def contract_of(atom: PlannedAtom) -> AtomContract:
+    """The contract L1 checks an atom's code against, from its planned fields."""
+    return AtomContract(atom.file, atom.qualified_name, atom.kind, atom.signature, tuple(atom.uses))
 
 
 def _finding(

@@ -7,7 +7,8 @@ from collections.abc import Iterable, Mapping
 
 from sqlmodel import Session
 
-from devmatrix.storage.models import ValidationResult
+from devmatrix.storage.models import AcceptanceTest, AcceptanceTestResult, ValidationResult
+from devmatrix.validation.acceptance import AcceptanceOutcome
 from devmatrix.validation.findings import Finding, Level
 
 
@@ -73,5 +74,38 @@ def record_passes(
         for atom_id in atom_ids
     ]
     session.add_all(rows)
+    session.flush()
+    return rows
+
+
+def record_acceptance(
+    session: Session,
+    *,
+    tests: Iterable[AcceptanceTest],
+    outcomes: Iterable[AcceptanceOutcome],
+    run_id: int | None = None,
+) -> list[AcceptanceTestResult]:
+    """Add a result row for each stored acceptance test that ran (matched by file, then name).
+
+    A test file with several test functions passes only when all of them passed.
+    """
+    by_file: dict[str, list[AcceptanceOutcome]] = {}
+    for outcome in outcomes:
+        by_file.setdefault(outcome.test.split("::", 1)[0], []).append(outcome)
+    rows = []
+    for test in tests:
+        ran = by_file.get(test.file) or [
+            o for group in by_file.values() for o in group if o.test.endswith(f"::{test.name}")
+        ]
+        if not ran or test.id is None:
+            continue
+        row = AcceptanceTestResult(
+            test_id=test.id,
+            run_id=run_id,
+            passed=all(o.passed for o in ran),
+            output="\n".join(o.output for o in ran if not o.passed)[:20000],
+        )
+        session.add(row)
+        rows.append(row)
     session.flush()
     return rows

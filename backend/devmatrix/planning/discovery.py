@@ -66,7 +66,8 @@ def check_spec(text: str) -> str:
     if letters == 0:
         raise InvalidSpec("The spec contains no words (no letters at all).", SPEC_HINT)
     words = [w for w in stripped.split() if any(c.isalpha() for c in w)]
-    if len(words) < MIN_SPEC_WORDS or letters < MIN_SPEC_LETTERS:
+    # Scripts written without spaces (Chinese, Japanese) have one "word" per sentence.
+    if letters < MIN_SPEC_LETTERS or (len(words) < MIN_SPEC_WORDS and stripped.isascii()):
         raise InvalidSpec(f"The spec is too short to plan from: {stripped[:40]!r}.", SPEC_HINT)
     if letters < 0.5 * sum(not c.isspace() for c in stripped):
         raise InvalidSpec("The spec is mostly symbols and digits, not a description.", SPEC_HINT)

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import select
 
-from devmatrix.planning.discovery import discover, load_discovery, read_spec
+from devmatrix.planning.discovery import check_spec, discover, load_discovery, read_spec
 from devmatrix.planning.errors import InvalidSpec
 from devmatrix.storage.db import session_scope
 from devmatrix.storage.models import DiscoveryDocument
@@ -75,3 +75,13 @@ async def test_misnumbered_requirements_are_fed_back_and_the_fix_is_saved(
     assert loaded.constraints == ["Python 3.11", "standard library only"]
     assert document is not None
     assert document.spec.startswith("# Todo library")
+
+
+def test_real_specs_pass_the_check_in_any_script() -> None:
+    assert check_spec("  A REST API for a todo list with users and due dates.\n") == (
+        "A REST API for a todo list with users and due dates."
+    )
+    chinese = "一个待办事项列表的接口支持用户登录和截止日期提醒。"
+    assert check_spec(chinese) == chinese
+    german = "Eine Aufgabenliste mit Fälligkeitsdatum für Teams"
+    assert check_spec(german) == german

@@ -20,15 +20,16 @@ from devmatrix.storage.models import SecurityEvent
 from devmatrix_server.webhooks import DISPATCHER, SecurityAlert
 
 Severity = Literal["info", "warning", "high", "critical"]
+# Kinds that always alert, whatever their severity; other rows alert from severity "warning" up.
 KINDS = frozenset(
     {
         "failed_login_burst",
         "account_locked",
         "role_changed",
         "refresh_token_reuse",
-        "two_factor_enabled",
-        "two_factor_disabled",
-        "recovery_code_used",
+        "2fa_enabled",
+        "2fa_disabled",
+        "2fa_recovery_code_used",
         "token_revoked",
     }
 )
@@ -83,7 +84,7 @@ def _collect(session: OrmSession, _flush: UOWTransaction) -> None:
         return
     pending: list[SecurityAlert] = session.info.setdefault(_PENDING, [])
     for row in new:
-        if row.id is not None and row.severity != "info":
+        if row.id is not None and (row.kind in KINDS or row.severity != "info"):
             pending.append(
                 SecurityAlert(
                     row.id,

@@ -143,7 +143,7 @@ def test_retry_is_bounded_and_client_errors_are_not_retried(
 
 def test_rolled_back_event_is_never_sent(engine: Engine, receiver: Receiver) -> None:
     with Session(engine) as session:
-        record_security_event(session, "two_factor_disabled")
+        record_security_event(session, "2fa_disabled")
         session.rollback()
         session.commit()
     assert webhooks.DISPATCHER.wait_idle()
@@ -154,16 +154,19 @@ def test_rows_added_directly_are_delivered_too(engine: Engine, receiver: Receive
     with Session(engine) as session:
         session.add(SecurityEvent(kind="failed_login_burst", severity="warning", detail={"n": 5}))
         session.add(SecurityEvent(kind="login_failed", severity="info"))  # info: stored only
+        session.add(SecurityEvent(kind="2fa_enabled", severity="info"))  # a 2FA change alerts
         session.commit()
     assert webhooks.DISPATCHER.wait_idle()
-    [slack] = receiver.bodies("/slack")
-    assert "failed login burst" in slack["text"]
+    texts = sorted(body["text"] for body in receiver.bodies("/slack"))
+    assert len(texts) == 2
+    assert "2fa enabled" in texts[0]
+    assert "failed login burst" in texts[1]
 
 
 def test_delivery_happens_off_the_committing_thread(engine: Engine, receiver: Receiver) -> None:
     receiver.delay = 1.0
     with Session(engine) as session:
-        record_security_event(session, "two_factor_enabled")
+        record_security_event(session, "2fa_enabled")
         started = time.monotonic()
         session.commit()
         took = time.monotonic() - started

@@ -19,41 +19,45 @@ from devmatrix.sandbox import SandboxLimits, SandboxResult, run_in_sandbox
 from devmatrix.validation.pytest_report import TestOutcome, parse_junit, parse_summary
 
 MARKER = "@@devmatrix-report@@"
+STARTED = "@@devmatrix-importing@@ "
 # Reports can be large (a JUnit file with tracebacks); the sandbox keeps head and tail of output.
 REPORT_OUTPUT_BYTES = 4 << 20
 
 _IMPORT_DRIVER = """
 import importlib, json, os, sys, traceback
-sys.path[:0] = [os.getcwd()] + ([os.path.abspath("src")] if os.path.isdir("src") else [])
+root = os.getcwd()  # module code may chdir; paths are reported relative to the project
+sys.path[:0] = [root] + ([os.path.abspath("src")] if os.path.isdir("src") else [])
 report = {}
 for name in json.loads(sys.argv[1]):
+    print("\\n" + STARTED + name, flush=True)
     try:
         importlib.import_module(name)
         report[name] = None
     except BaseException as exc:
-        frames = [[os.path.relpath(f.filename), f.lineno, f.name]
+        frames = [[os.path.relpath(f.filename, root), f.lineno, f.name]
                   for f in traceback.extract_tb(exc.__traceback__)]
         if isinstance(exc, SyntaxError) and exc.filename:
-            frames.append([os.path.relpath(exc.filename), exc.lineno or 1, "<module>"])
+            frames.append([os.path.relpath(exc.filename, root), exc.lineno or 1, "<module>"])
         report[name] = {"type": type(exc).__name__, "message": str(exc), "frames": frames,
                         "traceback": "".join(traceback.format_exception_only(exc))[-2000:]}
 print("\\n" + MARKER + json.dumps(report))
-""".replace("MARKER", repr(MARKER))
+""".replace("MARKER", repr(MARKER)).replace("STARTED", repr(STARTED))
 
 _PYTEST_DRIVER = """
 import json, os, sys
 options = json.loads(sys.argv[1])
-sys.path[:0] = [os.getcwd()] + ([os.path.abspath("src")] if os.path.isdir("src") else [])
+root = os.getcwd()  # tests may chdir; paths are reported relative to the project
+sys.path[:0] = [root] + ([os.path.abspath("src")] if os.path.isdir("src") else [])
 cov = None
 if options["coverage"]:
     try:
         import coverage
-        cov = coverage.Coverage(data_file=None, source=[os.getcwd()])
+        cov = coverage.Coverage(data_file=None, source=[root])
         cov.start()
     except ImportError:
         cov = None
 import pytest
-junit = os.path.join(os.getcwd(), ".devmatrix-junit.xml")
+junit = os.path.join(root, ".devmatrix-junit.xml")
 code = pytest.main([*options["args"], "--junitxml", junit, "-o", "junit_family=xunit1",
                     "--", *options["paths"]])
 report = {"exit": int(code), "coverage": None, "junit": None}
@@ -61,12 +65,12 @@ if cov is not None:
     cov.stop()
     files = {}
     for path in cov.get_data().measured_files():
-        rel = os.path.relpath(path)
+        rel = os.path.relpath(path, root)
         if rel.startswith(".."):
             continue
         try:
             _, statements, _, missing, _ = cov.analysis2(path)
-        except Exception:
+        except Exception:  # a measured file coverage cannot read as source: no figure for it
             continue
         files[rel] = {"statements": statements, "missing": missing}
     report["coverage"] = files
@@ -164,13 +168,30 @@ def _limits(limits: SandboxLimits | None) -> SandboxLimits:
     return SandboxLimits(**{**base.__dict__, "max_output_bytes": REPORT_OUTPUT_BYTES})
 
 
+@dataclass(frozen=True)
+class ImportRun:
+    """Modules imported in one sandboxed interpreter: the failures, and how the run ended.
+
+    `stuck` is the module being imported when the run was stopped (no report was printed).
+    """
+
+    problems: dict[str, ImportProblem]
+    result: SandboxResult
+    finished: bool
+    stuck: str | None = None
+
+
 def import_modules(
     project: Path, modules: Sequence[str], limits: SandboxLimits | None = None
-) -> tuple[dict[str, ImportProblem], SandboxResult]:
-    """Import each module in one sandboxed interpreter; the problems by module, and the raw result."""
+) -> ImportRun:
+    """Import each module in one sandboxed interpreter and report each failure with its frames."""
     argv = [sys.executable, "-c", _IMPORT_DRIVER, json.dumps(list(modules))]
     result = run_in_sandbox(project, argv, _limits(limits))
-    report = _report(result.stdout) or {}
+    report = _report(result.stdout)
+    if report is None:
+        started = [line for line in result.stdout.splitlines() if line.startswith(STARTED)]
+        stuck = started[-1].removeprefix(STARTED) if started else None
+        return ImportRun({}, result, finished=False, stuck=stuck)
     problems = {}
     for module, problem in report.items():
         if isinstance(problem, dict):
@@ -181,7 +202,7 @@ def import_modules(
                 frames=tuple((str(f[0]), int(f[1]), str(f[2])) for f in problem.get("frames", [])),
                 text=str(problem.get("traceback", "")),
             )
-    return problems, result
+    return ImportRun(problems, result, finished=True)
 
 
 def run_tests(

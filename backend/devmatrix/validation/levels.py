@@ -15,6 +15,7 @@ from devmatrix.validation.findings import Code, Finding, Level, trim_output
 from devmatrix.validation.in_sandbox import (
     FileCoverage,
     ImportProblem,
+    ImportRun,
     TestRun,
     import_modules,
     run_tests,
@@ -85,6 +86,30 @@ def _own_file(finding: Finding) -> bool:
     module = str(finding.details.get("module", ""))
     path = (finding.file or "").removeprefix("src/").removesuffix(".py").removesuffix("/__init__")
     return path.replace("/", ".") == module
+
+
+def stuck_import_finding(level: Level, run: ImportRun) -> Finding:
+    """The import run printed no report: a module hung, broke a limit or killed the interpreter."""
+    result = run.result
+    module = f"`{run.stuck}`" if run.stuck else "the modules"
+    if result.timed_out:
+        code, what = Code.SANDBOX_TIMEOUT, "did not finish in time"
+        advice = "Module-level code must not loop or wait (network, input(), sleep) at import."
+    elif result.killed_reason:
+        code, what = Code.SANDBOX_LIMIT, f"was stopped by the sandbox: {result.killed_reason}"
+        advice = (
+            "Module-level code must not use the network, write outside its folder or hog memory."
+        )
+    else:
+        code = Code.TASK_IMPORT_ERROR if level == Level.TASK else Code.PACKAGE_IMPORT_ERROR
+        what, advice = "ended the interpreter", "Module-level code must not exit the process."
+    return Finding(
+        level=level,
+        code=code,
+        message=f"importing {module} {what}",
+        feedback=f"Importing {module} {what}.\n{result.feedback(1500)}\n{advice}",
+        details={"module": run.stuck, "killed_reason": result.killed_reason},
+    )
 
 
 def failed_test_finding(level: Level, outcome: TestOutcome) -> Finding:
@@ -193,9 +218,12 @@ def check_task(
     limits: SandboxLimits | None = None,
 ) -> LevelReport:
     """L2: the task's modules import and its unit tests pass (tests skipped if imports fail)."""
-    problems, _ = import_modules(project, modules, limits)
-    if problems:
-        return LevelReport(Level.TASK, tuple(import_findings(Level.TASK, problems.values())))
+    imported = import_modules(project, modules, limits)
+    if not imported.finished:
+        return LevelReport(Level.TASK, (stuck_import_finding(Level.TASK, imported),))
+    if imported.problems:
+        findings = import_findings(Level.TASK, imported.problems.values())
+        return LevelReport(Level.TASK, tuple(findings))
     if not test_paths:
         return LevelReport(Level.TASK, ())
     run = run_tests(project, test_paths, limits)
@@ -211,11 +239,13 @@ def check_milestone(
     lint: bool = True,
 ) -> LevelReport:
     """L3: every module of the package imports, all tests so far pass, and ruff finds nothing."""
-    problems, _ = import_modules(project, modules, limits)
-    findings = import_findings(Level.MILESTONE, problems.values())
+    imported = import_modules(project, modules, limits)
+    findings = import_findings(Level.MILESTONE, imported.problems.values())
+    if not imported.finished:
+        findings.append(stuck_import_finding(Level.MILESTONE, imported))
     outcomes: tuple[TestOutcome, ...] = ()
     coverage = None
-    if not problems and test_paths:
+    if imported.finished and not imported.problems and test_paths:
         run = run_tests(project, test_paths, limits)
         findings.extend(run_findings(Level.MILESTONE, run))
         outcomes, coverage = run.outcomes, run.coverage

@@ -117,3 +117,14 @@ def test_endless_loop_is_stopped_and_blamed(make_project: Callable[[str], Path])
     [blamed] = blame([finding], parsed, sources)
     assert blamed.atom_keys == ("shop/pricing.py::with_tax",)
     assert "loop that never ends" in blamed.feedback
+
+
+def test_module_that_hangs_at_import_is_named(tmp_path: Path) -> None:
+    (tmp_path / "fine.py").write_text("VALUE = 1\n")
+    (tmp_path / "hang.py").write_text("while True:\n    pass\n")
+    limits = SandboxLimits(wall_seconds=3.0, cpu_seconds=10)
+    report = check_task(tmp_path, modules=["fine", "hang"], test_paths=["tests"], limits=limits)
+    [finding] = report.findings
+    assert finding.code == Code.SANDBOX_TIMEOUT
+    assert finding.details["module"] == "hang"
+    assert "Importing `hang` did not finish in time" in finding.feedback

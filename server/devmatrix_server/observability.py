@@ -6,6 +6,7 @@ one), echoed in the response and attached to every log line written while it is 
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import json
 import logging
@@ -13,6 +14,7 @@ import re
 import sys
 import time
 import uuid
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -177,3 +179,16 @@ def install_ops(app: FastAPI, settings: Settings) -> None:
     install_security_webhooks(settings, engine)
     install_metrics(app, app.state.event_bus)
     app.include_router(events.router)
+    _close_bus_on_shutdown(app)
+
+
+def _close_bus_on_shutdown(app: FastAPI) -> None:
+    inner = app.router.lifespan_context
+
+    @contextlib.asynccontextmanager
+    async def lifespan(target: Any) -> AsyncIterator[Any]:
+        async with inner(target) as state:
+            yield state
+        app.state.event_bus.close()
+
+    app.router.lifespan_context = lifespan

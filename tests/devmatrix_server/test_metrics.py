@@ -107,3 +107,12 @@ def test_log_lines_are_json_with_correlation_id(app: FastAPI) -> None:
     assert line["level"] == "info"
     assert isinstance(line["duration_ms"], float)
     assert line["time"].endswith("+00:00")
+
+
+def test_app_shutdown_closes_the_event_bus(app: FastAPI, monkeypatch: pytest.MonkeyPatch) -> None:
+    closed: list[bool] = []
+    monkeypatch.setattr(app.state.event_bus, "close", lambda: closed.append(True))
+    with TestClient(app) as client:
+        assert client.get("/api/v1/metrics").status_code == 200
+        assert closed == []
+    assert closed == [True]

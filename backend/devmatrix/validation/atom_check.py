@@ -20,6 +20,7 @@ from devmatrix.validation.lint import check_source
 from devmatrix.validation.signature import parse_signature, signature_differences
 
 UNDEFINED_RULES = ("F821", "F822", "F823")
+_LANGUAGE_NAMES = {"python": "Python", "javascript": "JavaScript", "typescript": "TypeScript"}
 _UNDEFINED = re.compile(r"`([^`]+)`")
 # Imports the model writes with its definition are not a second symbol.
 _ALLOWED_EXTRA = ("imports",)
@@ -85,7 +86,9 @@ def _finding(
     )
 
 
-def _syntax(contract: AtomContract, code: str, error_line: int, offset: int) -> Finding:
+def _syntax(
+    contract: AtomContract, code: str, error_line: int, offset: int, language: str
+) -> Finding:
     lines = code.splitlines()
     text = lines[error_line - 1] if 0 < error_line <= len(lines) else ""
     return _finding(
@@ -94,7 +97,8 @@ def _syntax(contract: AtomContract, code: str, error_line: int, offset: int) -> 
         f"{contract.qualified_name}: syntax error at line {error_line + offset}",
         f"Your code for `{contract.qualified_name}` does not parse. The first syntax error is on "
         f"line {error_line} of your answer:\n    {text.strip()}\n"
-        "Return the complete definition as valid Python, with balanced brackets and quotes and "
+        f"Return the complete definition as valid {_LANGUAGE_NAMES.get(language, language)}, "
+        "with balanced brackets and quotes and "
         "consistent indentation.",
         line=error_line + offset,
         details={"source_line": text},
@@ -179,7 +183,8 @@ def _undefined(
     for diag in check_source(file_source, filename=contract.file, select=UNDEFINED_RULES):
         match = _UNDEFINED.search(diag.message)
         name = match.group(1) if match else ""
-        if not span[0] <= diag.line <= span[1] or name in allowed:
+        in_atom = span[0] <= diag.line <= span[1]
+        if diag.rule not in UNDEFINED_RULES or not in_atom or name in allowed:
             continue
         source_line = file_source.splitlines()[diag.line - 1].strip()
         found.append(
@@ -218,7 +223,7 @@ def check_atom(
     offset = max(source[: source.find(code)].count("\n"), 0) if code in source else 0
     alone = extract_atoms(contract.file, code.encode(), spec)
     if alone.error_line is not None:
-        return [_syntax(contract, code, alone.error_line, offset)]
+        return [_syntax(contract, code, alone.error_line, offset, spec.name)]
     problems = _symbol_problems(contract, alone.atoms)
     if problems:
         return [
@@ -265,5 +270,6 @@ def _in_file(
         if sig is not None:
             findings.append(sig)
     span = (offset + 1, offset + max(code.count("\n") + (0 if code.endswith("\n") else 1), 1))
-    findings.extend(_undefined(contract, source, span, _allowed_names(contract, known_names)))
+    if spec.name == "python":  # ruff reads Python only; other languages get the other checks
+        findings.extend(_undefined(contract, source, span, _allowed_names(contract, known_names)))
     return findings

@@ -113,3 +113,13 @@ def test_class_and_constants_atoms() -> None:
     [missing] = check_atom(limits, "MAX_PRICE = 1000.0\n")
     assert missing.code == Code.WRONG_SYMBOL
     assert "does not assign `MAX_ITEMS`" in missing.feedback
+
+
+def test_other_languages_get_parse_and_symbol_checks() -> None:
+    contract = AtomContract("web/cart.js", "total", "function", "function total(items)")
+    assert check_atom(contract, "function total(items) {\n  return items.length;\n}\n") == []
+    [wrong] = check_atom(contract, "function sum(items) {\n  return 0;\n}\n")
+    assert wrong.code == Code.WRONG_SYMBOL
+    [broken] = check_atom(contract, "function total(items) {\n  return (items;\n}\n")
+    assert broken.code == Code.SYNTAX_ERROR
+    assert "valid JavaScript" in broken.feedback

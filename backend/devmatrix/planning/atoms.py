@@ -9,7 +9,7 @@ atom and the symbol.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from devmatrix.planning.errors import PlanningError
@@ -120,9 +120,18 @@ def _copy_table(table: SymbolTable) -> SymbolTable:
     return copy
 
 
-def atoms_prompt(task: TaskSpec, plan: PlanSpec, table: SymbolTable) -> str:
+def atoms_prompt(
+    task: TaskSpec,
+    plan: PlanSpec,
+    table: SymbolTable,
+    earlier: Sequence[tuple[TaskSpec, AtomPlanSpec]] = (),
+) -> str:
     """The user message for one task: the task, declared packages, and the symbols known so far."""
-    planned = [f"- {key}" for names in table.local.values() for key in names.values()]
+    planned = [
+        f"- {atom_key(a.file, a.qualified_name)}: {a.signature}"
+        for _, answer in earlier
+        for a in answer.atoms
+    ]
     shown = sorted(table.workspace)[:WORKSPACE_SYMBOLS_SHOWN]
     return "\n".join(
         [
@@ -159,7 +168,7 @@ async def generate_atoms(
         answer = await ask_structured(
             client,
             AtomPlanSpec,
-            prompt=atoms_prompt(task, plan, table),
+            prompt=atoms_prompt(task, plan, table, answers),
             system=ATOMS_SYSTEM,
             purpose=f"atoms:{task.code}",
             check=check,

@@ -29,7 +29,7 @@ PLAN_SYSTEM = (
     "coded T1, T2, ... Every task lists the requirement codes it serves, the relative paths of the "
     "files it writes, and the codes of the tasks it depends on. Every requirement must be served "
     "by at least one task. List in `dependencies` the import names of third-party packages the "
-    "code may use. Answer with one JSON object matching the schema."
+    "code and its tests may use (for example fastapi, pytest). Answer with one JSON object matching the schema."
 )
 
 

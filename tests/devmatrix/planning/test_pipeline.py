@@ -49,7 +49,7 @@ async def test_spec_becomes_a_saved_plan_with_atoms_and_graph(
     assert recorder.requests[0].json_schema is not None
     assert "requirements" in recorder.requests[0].json_schema["properties"]
     # Later tasks are told what earlier tasks planned, so they use it instead of redefining it.
-    assert "todo/models.py::Todo" in recorder.requests[3].messages[0].content
+    assert "- todo/models.py::Todo: class Todo:" in recorder.requests[3].messages[0].content
     with session_scope(engine) as session:
         document = session.get(DiscoveryDocument, result.discovery_id)
         assert document is not None

@@ -59,7 +59,7 @@ def atom_problems(answer: AtomPlanSpec, task: TaskSpec, table: SymbolTable) -> l
     problems: list[str] = []
     if answer.task != task.code:
         problems.append(f"`task` must be {task.code}, not {answer.task}")
-    local = _copy_table(table)
+    local = table.copy()
     for atom in answer.atoms:
         problems.extend(_shape_problems(atom, task))
         where = atom_key(atom.file, atom.qualified_name)
@@ -106,18 +106,6 @@ def _shape_problems(atom: AtomSpec, task: TaskSpec) -> list[str]:
             f"atom {where} serves {', '.join(unknown)}, which task {task.code} does not list"
         )
     return problems
-
-
-def _copy_table(table: SymbolTable) -> SymbolTable:
-    copy = SymbolTable()
-    copy.workspace = table.workspace
-    copy.workspace_by_last = table.workspace_by_last
-    copy.dependencies = table.dependencies
-    copy.modules = set(table.modules)
-    for file, names in table.local.items():
-        for qualified_name in names:
-            copy.add(file, qualified_name)
-    return copy
 
 
 def atoms_prompt(

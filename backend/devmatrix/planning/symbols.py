@@ -64,6 +64,17 @@ class SymbolTable:
             self.modules.add(name.rpartition(".")[0])
         self.dependencies = {import_root(d) for d in dependencies if d.strip()}
 
+    def copy(self) -> SymbolTable:
+        """An independent table with the same symbols (to try a task's atoms before keeping them)."""
+        copy = SymbolTable(dependencies=())
+        copy.workspace, copy.workspace_by_last = self.workspace, self.workspace_by_last
+        copy.dependencies = self.dependencies
+        copy.modules = set(self.modules)
+        for file, names in self.local.items():
+            for qualified_name in names:
+                copy.add(file, qualified_name)
+        return copy
+
     def add(self, file: str, qualified_name: str) -> str:
         """Record an atom's definition and return its key."""
         key = atom_key(file, qualified_name)

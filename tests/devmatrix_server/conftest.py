@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,6 +14,8 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session
 
 from devmatrix.config import load_settings
+from devmatrix.storage import migrate
+from devmatrix.storage.db import create_db_engine
 from devmatrix_server.app import create_app
 
 PASSWORD = "orbit velvet cactus lantern"
@@ -79,13 +82,31 @@ def _factory(url: str, apps: list[FastAPI]) -> ApiFactory:
     return build
 
 
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file migrated once per run; tests copy it instead of migrating again."""
+    path = tmp_path_factory.mktemp("template") / "api.db"
+    engine = create_db_engine(f"sqlite:///{path}")
+    migrate.upgrade(engine)
+    engine.dispose()
+    return path
+
+
+def _sqlite_url(template: Path, tmp_path: Path) -> str:
+    target = tmp_path / "api.db"
+    shutil.copyfile(template, target)
+    return f"sqlite:///{target}"
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
-def make_api(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ApiFactory]:
+def make_api(
+    request: pytest.FixtureRequest, tmp_path: Path, migrated_sqlite: Path
+) -> Iterator[ApiFactory]:
     """Builds APIs on SQLite and (when configured) on PostgreSQL."""
     if request.param == "postgres":
         url = request.getfixturevalue("postgres_url")
     else:
-        url = f"sqlite:///{tmp_path / 'api.db'}"
+        url = _sqlite_url(migrated_sqlite, tmp_path)
     apps: list[FastAPI] = []
     yield _factory(url, apps)
     for app in apps:
@@ -93,10 +114,10 @@ def make_api(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ApiFact
 
 
 @pytest.fixture
-def make_sqlite_api(tmp_path: Path) -> Iterator[ApiFactory]:
+def make_sqlite_api(tmp_path: Path, migrated_sqlite: Path) -> Iterator[ApiFactory]:
     """Builds APIs on a SQLite file only (for the bulk of the tests, which are not about SQL)."""
     apps: list[FastAPI] = []
-    yield _factory(f"sqlite:///{tmp_path / 'api.db'}", apps)
+    yield _factory(_sqlite_url(migrated_sqlite, tmp_path), apps)
     for app in apps:
         app.state.engine.dispose()
 

@@ -23,14 +23,16 @@ def test_first_user_is_admin_and_later_users_get_their_own_team(api):
     assert "password_hash" not in first
 
 
-def test_invited_user_joins_the_team_with_the_invited_role(api):
+def test_invited_user_joins_the_team_with_the_invited_role(sqlite_api):
+    api = sqlite_api
     ada = api.register("ada")
     invite = api.invite(api.headers("ada"), role="viewer")
     vic = api.register("vic", invite_token=invite)
     assert (vic["team_id"], vic["role"]) == (ada["team_id"], "viewer")
 
 
-def test_duplicate_username_is_a_conflict_problem(api):
+def test_duplicate_username_is_a_conflict_problem(sqlite_api):
+    api = sqlite_api
     api.register("ada")
     answer = api.client.post(
         "/api/v1/auth/register",
@@ -40,7 +42,8 @@ def test_duplicate_username_is_a_conflict_problem(api):
     assert answer.headers["content-type"] == "application/problem+json"
 
 
-def test_login_me_and_wrong_password(api):
+def test_login_me_and_wrong_password(sqlite_api):
+    api = sqlite_api
     api.register("ada")
     pair = api.login("ada")
     assert pair["token_type"] == "bearer"
@@ -90,7 +93,8 @@ def test_refresh_rotates_and_reuse_revokes_the_whole_family(api):
         assert session.exec(select(AuthSession)).one().revoked_reason == "refresh token reuse"
 
 
-def test_other_sessions_survive_a_reuse_in_one_family(api):
+def test_other_sessions_survive_a_reuse_in_one_family(sqlite_api):
+    api = sqlite_api
     api.register("ada")
     laptop, phone = api.login("ada"), api.login("ada")
     api.client.post("/api/v1/auth/refresh", json={"refresh_token": laptop["refresh_token"]})
@@ -114,7 +118,8 @@ def test_logout_ends_the_session(api):
     assert again.status_code == 401
 
 
-def test_access_token_is_not_a_refresh_token(api):
+def test_access_token_is_not_a_refresh_token(sqlite_api):
+    api = sqlite_api
     api.register("ada")
     pair = api.login("ada")
     answer = api.client.post("/api/v1/auth/refresh", json={"refresh_token": pair["access_token"]})

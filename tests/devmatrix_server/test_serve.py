@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import httpx
+import pytest
 
-from devmatrix.cli.serve import server_url
+from devmatrix.cli.serve import _bind, server_url
+from devmatrix.errors import ConfigError
 
 
 def test_server_url_maps_wildcards_to_loopback():
@@ -43,21 +46,10 @@ def test_serve_port_zero_prints_url_first_and_answers(tmp_path: Path):
     assert (tmp_path / "data" / "devmatrix.db").exists()
 
 
-def test_serve_refuses_a_port_in_use(tmp_path: Path):
-    import socket
-
+def test_serve_refuses_a_port_in_use():
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        env = {**os.environ, "DEVMATRIX_DATA_DIR": str(tmp_path / "data")}
-        done = subprocess.run(
-            [sys.executable, "-m", "devmatrix", "serve", "--port", str(port)],
-            capture_output=True,
-            env=env,
-            text=True,
-            timeout=120,
-        )
-    assert done.returncode == 1
-    assert f"Cannot listen on 127.0.0.1:{port}" in done.stderr
-    assert done.stdout == ""
+        with pytest.raises(ConfigError, match=f"Cannot listen on 127.0.0.1:{port}"):
+            _bind("127.0.0.1", port)

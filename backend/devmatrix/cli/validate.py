@@ -14,6 +14,7 @@ from rich.table import Table
 from devmatrix.cli.app import app
 from devmatrix.confidence import ConfidenceInputs, confidence, levels_for_atom
 from devmatrix.errors import DevMatrixError
+from devmatrix.validation.atom_check import AtomContract
 from devmatrix.validation.in_sandbox import atom_coverage
 from devmatrix.validation.project import ProjectReport, validate_project
 
@@ -68,6 +69,26 @@ def _table(report: ProjectReport) -> Table:
     return table
 
 
+def _read_contracts(path: Path) -> list[AtomContract]:
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        return [
+            AtomContract(
+                file=str(item["file"]),
+                qualified_name=str(item["qualified_name"]),
+                kind=str(item["kind"]),
+                signature=str(item.get("signature", "")),
+                uses=tuple(str(u) for u in item.get("uses", ())),
+            )
+            for item in raw
+        ]
+    except (OSError, ValueError, TypeError, KeyError) as exc:
+        raise DevMatrixError(
+            f"Cannot read contracts from {path}: {exc!r}.",
+            "Give a JSON list of objects with file, qualified_name, kind and signature.",
+        ) from None
+
+
 @app.command()
 def validate(
     directory: Annotated[Path, typer.Argument(help="The project folder (with its tests).")],
@@ -75,11 +96,19 @@ def validate(
         OutputFormat, typer.Option("--format", help="table or json.")
     ] = OutputFormat.table,
     lint: Annotated[bool, typer.Option("--lint/--no-lint", help="Run ruff (level 3).")] = True,
+    contracts: Annotated[
+        Path | None,
+        typer.Option(
+            "--contracts",
+            help="JSON list of planned atoms {file, qualified_name, kind, signature, uses}.",
+        ),
+    ] = None,
 ) -> None:
     """Check an existing project at levels 1-3 (parse, names, imports, tests, lint) per atom."""
     if not directory.is_dir():
         raise DevMatrixError(f"{directory} is not a folder.", "Pass the project's root folder.")
-    report = validate_project(directory.resolve(), lint=lint)
+    planned = _read_contracts(contracts) if contracts else []
+    report = validate_project(directory.resolve(), lint=lint, contracts=planned)
     console = Console()
     if output == OutputFormat.json:
         typer.echo(_as_json(report))

@@ -1,12 +1,14 @@
 """Levels 1 to 3 on an existing project with tests (`devmatrix validate DIR`).
 
-With no plan, L1 is what can be checked without a contract (every file parses, no undefined
-names); the whole project counts as one task for L2 (every module imports, every test passes),
-and L3 adds lint (its package import and test run are L2's, so they run once).
+L1 is what can be checked without a plan (every file parses, no undefined names) plus, given
+contracts, each planned symbol and signature. The whole project counts as one task for L2 (every
+module imports, every test passes), and L3 adds lint (its package import and test run are L2's,
+so they run once).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 
@@ -14,7 +16,7 @@ from devmatrix.code.atoms import CodeAtom
 from devmatrix.code.extract import extract_atoms
 from devmatrix.code.languages import language_for
 from devmatrix.sandbox import SandboxLimits
-from devmatrix.validation.atom_check import UNDEFINED_RULES
+from devmatrix.validation.atom_check import UNDEFINED_RULES, AtomContract, check_atom
 from devmatrix.validation.blame import blame, is_test_file
 from devmatrix.validation.findings import Code, Finding, Level
 from devmatrix.validation.in_sandbox import FileCoverage
@@ -147,12 +149,53 @@ def _undefined(root: Path) -> list[Finding]:
     return found
 
 
+def check_contracts(
+    contracts: Sequence[AtomContract], atoms: Sequence[CodeAtom], sources: dict[str, str]
+) -> list[Finding]:
+    """L1 against a plan: each planned atom exists in its file with its planned kind and signature.
+
+    Undefined names are left out: the whole-project check reports them once.
+    """
+    found: list[Finding] = []
+    for contract in contracts:
+        source = sources.get(contract.file)
+        atom = next((a for a in atoms if a.id == contract.key), None)
+        if source is None or atom is None:
+            where = "its file does not exist" if source is None else "it is not defined there"
+            found.append(
+                Finding(
+                    level=Level.ATOM,
+                    code=Code.WRONG_SYMBOL,
+                    message=f"planned {contract.kind} {contract.qualified_name}: {where}",
+                    feedback=f"Define {contract.kind} `{contract.qualified_name}` in {contract.file}.",
+                    file=contract.file,
+                    atom_keys=(contract.key,),
+                )
+            )
+            continue
+        code = source.encode()[atom.start_byte : atom.end_byte].decode("utf-8", "replace")
+        found.extend(
+            f
+            for f in check_atom(contract, code, file_source=source)
+            if f.code != Code.UNDEFINED_NAME
+        )
+    return found
+
+
 def validate_project(
-    root: Path, *, limits: SandboxLimits | None = None, lint: bool = True
+    root: Path,
+    *,
+    limits: SandboxLimits | None = None,
+    lint: bool = True,
+    contracts: Sequence[AtomContract] = (),
 ) -> ProjectReport:
-    """Run L1 to L3 on the project in `root` and map every failure to the atom responsible."""
+    """Run L1 to L3 on the project in `root` and map every failure to the atom responsible.
+
+    With `contracts` (a plan), level 1 also checks each planned atom's symbol and signature.
+    """
     files = python_files(root)
     atoms, findings, sources = _read(root, files)
+    findings.extend(check_contracts(contracts, atoms, sources))
     findings.extend(_undefined(root))
     modules = [m for m in (module_name(f) for f in files) if m]
     tests = [f for f in files if is_test_file(f) and PurePosixPath(f).name != "conftest.py"]

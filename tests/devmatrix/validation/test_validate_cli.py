@@ -59,3 +59,24 @@ def test_not_a_folder_is_a_one_line_error(
 ) -> None:
     assert _run(["validate", str(tmp_path / "missing")]) == 1
     assert "is not a folder" in capsys.readouterr().err
+
+
+def test_contracts_add_the_planned_signature_check(
+    make_project: Callable[[str], Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = make_project("wrong_signature")
+    args = ["validate", str(root), "--format", "json", "--contracts", str(root / "contracts.json")]
+    assert _run(args) == 1
+    findings = json.loads(capsys.readouterr().out)["findings"]
+    [mismatch] = [f for f in findings if f["level"] == 1]
+    assert (mismatch["code"], mismatch["symbol"], mismatch["line"]) == (
+        "L1-signature-mismatch",
+        "discount",
+        6,
+    )
+    assert (
+        mismatch["details"]["planned"] == "def discount(price: float, rate: float = 0.1) -> float"
+    )
+    (root / "bad.json").write_text('[{"file": "x.py"}]')
+    assert _run(["validate", str(root), "--contracts", str(root / "bad.json")]) == 1
+    assert "Cannot read contracts" in capsys.readouterr().err

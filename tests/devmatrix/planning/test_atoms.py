@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from devmatrix.planning.atom_graph import summarize_graph
-from devmatrix.planning.atoms import generate_atoms, task_order
+from devmatrix.planning.atoms import atom_problems, generate_atoms, task_order
 from devmatrix.planning.errors import PlanningError
-from devmatrix.planning.schemas import PlanSpec
+from devmatrix.planning.schemas import AtomPlanSpec, PlanSpec
 from devmatrix.planning.symbols import SymbolTable, import_root, module_of
 
 
@@ -183,3 +183,25 @@ def test_cycles_are_reported_and_condensed_into_one_wave() -> None:
     assert (summary.node_count, summary.edge_count) == (4, 4)
     empty = summarize_graph([], [])
     assert (empty.waves, empty.longest_chain) == ([], 0)
+
+
+def test_a_method_may_extend_a_class_that_already_exists_in_the_workspace(
+    todo_answers: list[dict[str, Any]],
+) -> None:
+    plan = PlanSpec.model_validate(_answer(todo_answers, "masterplan"))
+    task = plan.tasks()[0]
+    method = {
+        "file": "todo/models.py",
+        "qualified_name": "Todo.archive",
+        "kind": "method",
+        "signature": "def archive(self) -> None:",
+        "intent": "Mark the todo archived.",
+        "uses": ["self.archived"],
+        "requirements": ["REQ-1"],
+    }
+    answer = AtomPlanSpec.model_validate({"task": "T1", "atoms": [method]})
+    assert atom_problems(answer, task, SymbolTable(workspace=["todo.models.Todo"])) == []
+    problems = atom_problems(answer, task, SymbolTable())
+    assert problems == [
+        "method atom todo/models.py::Todo.archive needs a class atom Todo in todo/models.py"
+    ]

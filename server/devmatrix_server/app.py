@@ -12,7 +12,7 @@ from devmatrix.errors import ConfigError
 from devmatrix.storage.db import open_database
 from devmatrix_server.accounts import seed_roles
 from devmatrix_server.observability import install_ops
-from devmatrix_server.problems import install_problem_handlers
+from devmatrix_server.problems import PROBLEM_RESPONSES, install_problem_handlers
 from devmatrix_server.routes import admin, auth, health, tokens, twofactor, users
 
 ROUTERS = (health.router, auth.router, twofactor.router, tokens.router, users.router, admin.router)
@@ -26,6 +26,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="DevMatrix API",
         version="0.1.0",
         description="Plan, atomize, generate and validate code; review what the model is unsure of.",
+        responses=PROBLEM_RESPONSES,
     )
     app.state.settings = settings
     app.state.engine = open_database(settings.effective_database_url)

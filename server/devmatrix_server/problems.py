@@ -52,13 +52,15 @@ STATUS_BY_ERROR: dict[type[DevMatrixError], tuple[int, str]] = {
 
 
 class Problem(BaseModel):
-    """RFC 9457 problem detail; extra members (e.g. `errors`) may follow."""
+    """RFC 9457 problem detail; validation problems add `errors`."""
 
     type: str = Field(default="about:blank", examples=["urn:devmatrix:problem:not-found"])
     title: str = Field(examples=["Not Found"])
     status: int = Field(examples=[404])
     detail: str | None = Field(default=None, examples=["Plan 7 does not exist."])
     instance: str | None = Field(default=None, examples=["/api/v1/plans/7"])
+    # Validation problems: [{"loc": ["body", "email"], "msg": "...", "type": "..."}, ...]
+    errors: list[dict[str, Any]] | None = None
 
 
 def problem_response(
@@ -144,7 +146,11 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Exception, _on_unexpected)
 
 
+# Documented on every route (the app passes them to FastAPI): errors come as problem+json.
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
-    code: {"model": Problem, "content": {PROBLEM_JSON: {}}, "description": HTTPStatus(code).phrase}
-    for code in (401, 403, 404, 422)
+    code: {
+        "description": HTTPStatus(code).phrase,
+        "content": {PROBLEM_JSON: {"schema": Problem.model_json_schema()}},
+    }
+    for code in (401, 403, 404, 409, 422, 423, 429, 500, 503)
 }

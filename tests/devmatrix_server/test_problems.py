@@ -109,6 +109,9 @@ def test_malformed_json_is_a_422_problem(sqlite_api):
 def test_openapi_documents_problem_responses(sqlite_api):
     schema = sqlite_api.client.get("/openapi.json").json()
     responses = schema["paths"]["/api/v1/admin/users/{user_id}"]["get"]["responses"]
-    assert "application/problem+json" in responses["404"]["content"]
-    assert schema["components"]["schemas"]["Problem"]["required"] == ["title", "status"]
+    problem = responses["404"]["content"]["application/problem+json"]["schema"]
+    assert problem["required"] == ["title", "status"]
+    login = schema["paths"]["/api/v1/auth/login"]["post"]["responses"]
+    assert "application/problem+json" in login["422"]["content"]
+    assert "HTTPValidationError" not in schema["components"]["schemas"]
     assert "examples" in schema["components"]["schemas"]["UserCreate"]

@@ -13,12 +13,11 @@ from devmatrix_server import accounts
 from devmatrix_server.deps import AdminUser, Caller, SessionDep, get_in_team
 from devmatrix_server.errors import Conflict
 from devmatrix_server.pagination import Page, PageParams, paginate
-from devmatrix_server.problems import PROBLEM_RESPONSES
 from devmatrix_server.routes.auth import client_ip
 from devmatrix_server.schemas.users import UserAdminUpdate, UserPublic
 from devmatrix_server.security.sessions import revoke_user_sessions
 
-router = APIRouter(prefix="/api/v1/admin/users", tags=["admin"], responses=PROBLEM_RESPONSES)
+router = APIRouter(prefix="/api/v1/admin/users", tags=["admin"])
 
 
 @router.get("", response_model=Page[UserPublic])

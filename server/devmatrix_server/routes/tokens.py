@@ -9,11 +9,10 @@ from devmatrix.storage.models import ApiToken
 from devmatrix_server.deps import SessionDep, SessionUser, get_owned
 from devmatrix_server.errors import PermissionDenied
 from devmatrix_server.pagination import Page, PageParams, paginate
-from devmatrix_server.problems import PROBLEM_RESPONSES
 from devmatrix_server.schemas.auth import ApiTokenCreate, ApiTokenCreated, ApiTokenPublic
 from devmatrix_server.security import tokens
 
-router = APIRouter(prefix="/api/v1/auth/tokens", tags=["auth"], responses=PROBLEM_RESPONSES)
+router = APIRouter(prefix="/api/v1/auth/tokens", tags=["auth"])
 
 
 @router.post("", response_model=ApiTokenCreated, status_code=status.HTTP_201_CREATED)

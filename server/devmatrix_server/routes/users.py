@@ -12,10 +12,9 @@ from devmatrix_server import accounts
 from devmatrix_server.deps import AdminUser, MemberAccess, SessionDep, SettingsDep, get_in_team
 from devmatrix_server.errors import Conflict
 from devmatrix_server.pagination import Page, PageParams, paginate
-from devmatrix_server.problems import PROBLEM_RESPONSES
 from devmatrix_server.schemas.users import InviteCreate, InvitePublic, UserPublic, UserUpdateMe
 
-router = APIRouter(prefix="/api/v1/users", tags=["users"], responses=PROBLEM_RESPONSES)
+router = APIRouter(prefix="/api/v1/users", tags=["users"])
 
 
 @router.get("/me", response_model=UserPublic)

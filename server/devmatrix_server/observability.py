@@ -84,7 +84,7 @@ def client_ip(scope: Scope) -> str:
 def _incoming_id(scope: Scope) -> str:
     for key, value in scope.get("headers", ()):
         if key == _HEADER_KEY:
-            text = value.decode("latin-1")
+            text = str(value.decode("latin-1"))
             if _VALID_ID.match(text):
                 return text
     return uuid.uuid4().hex

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import math
 import re
 import time
@@ -19,6 +20,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+import redis
 import redis.asyncio as aioredis
 from sqlalchemy import Engine
 from sqlmodel import Session, select
@@ -35,6 +37,7 @@ EXEMPT_PREFIXES = ("/api/v1/health/", "/api/v1/metrics")
 AUTH_PREFIX = "/api/v1/auth/"
 IDENTITY_TTL_SECONDS = 30.0
 IDENTITY_CACHE_MAX = 10_000
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -137,9 +140,14 @@ class RedisRateLimiter:
     async def hit(self, key: str, rate: Rate) -> Decision:
         """Record one request for `key` if under `rate`; say whether it is allowed."""
         window_ms = int(rate.window * 1000)
-        allowed, remaining, retry_ms = await self._client().eval(  # type: ignore[misc]
-            SLIDING_LOG_LUA, 1, f"{self.prefix}:{key}", window_ms, rate.limit, uuid.uuid4().hex
-        )
+        try:
+            allowed, remaining, retry_ms = await self._client().eval(
+                SLIDING_LOG_LUA, 1, f"{self.prefix}:{key}", window_ms, rate.limit, uuid.uuid4().hex
+            )
+        except redis.RedisError as exc:
+            # Fail open: an unreachable Redis must not take the whole API down with it.
+            log.warning("rate limit not applied, Redis failed: %s", exc)
+            return Decision(True, rate.limit, 0.0)
         return Decision(bool(allowed), int(remaining), int(retry_ms) / 1000)
 
 
@@ -215,7 +223,7 @@ def bearer_token(scope: Scope) -> str | None:
     """The Bearer credential of the request's `Authorization` header, if any."""
     for key, value in scope.get("headers", ()):
         if key == b"authorization":
-            scheme, _, credential = value.decode("latin-1").partition(" ")
+            scheme, _, credential = str(value.decode("latin-1")).partition(" ")
             if scheme.lower() == "bearer" and credential.strip():
                 return credential.strip()
             return None

@@ -19,7 +19,7 @@ from devmatrix.storage.db import create_db_engine
 from devmatrix.storage.models import Team, User
 from devmatrix_server.accounts import role_id, seed_roles
 from devmatrix_server.observability import install_ops
-from devmatrix_server.ratelimit import MemoryRateLimiter, Rate, parse_rate
+from devmatrix_server.ratelimit import MemoryRateLimiter, Rate, RedisRateLimiter, parse_rate
 from devmatrix_server.security.sessions import start_session
 from devmatrix_server.security.tokens import create_token
 
@@ -186,3 +186,10 @@ def test_cors_allows_exactly_the_configured_origins(engine: Engine) -> None:
     assert "access-control-allow-origin" not in refused.headers
     simple = client.get("/api/v1/things", headers={"Origin": "https://evil.example.com"})
     assert "access-control-allow-origin" not in simple.headers
+
+
+async def test_unreachable_redis_fails_open(caplog: pytest.LogCaptureFixture) -> None:
+    limiter = RedisRateLimiter("redis://127.0.0.1:1/0", "test:down")
+    decision = await limiter.hit("k", Rate(1, 60))
+    assert decision.allowed
+    assert "rate limit not applied" in caplog.text

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass, field
 
 from sqlalchemy import Engine, func
@@ -186,7 +186,7 @@ class EventBus:
         after_id: int | None = None,
         *,
         team_id: int | None = None,
-    ) -> AsyncIterator[StoredEvent]:
+    ) -> AsyncGenerator[StoredEvent, None]:
         """Stored events after `after_id` (None: from now), then live ones, no gap or duplicate."""
         sub = Subscriber(plan_id, team_id, asyncio.get_running_loop())
         self.fanout.add(sub)  # live first, so nothing published during the replay is lost

@@ -72,6 +72,32 @@ def save_atom_plan(session: Session, plan_id: int, planned: list[PlannedAtom]) -
             )
             edges.append((used_key, atom.key))
     summary = summarize_graph([a.key for a in planned], edges)
+    _write_graph(session, plan_id, summary)
+    return summary
+
+
+def refresh_graph(session: Session, plan_id: int) -> GraphSummary | None:
+    """Recompute the graph summary and waves from the plan's stored atoms and edges.
+
+    Used after a plan edit removed atoms (a dropped task's atoms go with it); None when the plan
+    has no atom graph yet.
+    """
+    if (
+        session.exec(select(DependencyGraph).where(DependencyGraph.plan_id == plan_id)).first()
+        is None
+    ):
+        return None
+    atoms = session.exec(select(Atom).where(Atom.plan_id == plan_id)).all()
+    keys = {a.id: a.key for a in atoms}
+    rows = session.exec(select(AtomDependency).where(AtomDependency.plan_id == plan_id)).all()
+    edges = [(keys[e.from_atom_id], keys[e.to_atom_id]) for e in rows]
+    summary = summarize_graph([a.key for a in atoms], edges)
+    session.execute(delete(DependencyGraph).where(DependencyGraph.plan_id == plan_id))  # type: ignore[arg-type]
+    _write_graph(session, plan_id, summary)
+    return summary
+
+
+def _write_graph(session: Session, plan_id: int, summary: GraphSummary) -> None:
     graph_row = DependencyGraph(
         plan_id=plan_id,
         node_count=summary.node_count,
@@ -84,7 +110,6 @@ def save_atom_plan(session: Session, plan_id: int, planned: list[PlannedAtom]) -
     for number, keys in enumerate(summary.waves, start=1):
         session.add(ExecutionWave(graph_id=_id(graph_row), number=number, atom_keys=keys))
     session.flush()
-    return summary
 
 
 def _atom_row(plan_id: int, task_id: int | None, position: int, atom: PlannedAtom) -> Atom:

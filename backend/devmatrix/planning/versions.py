@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from sqlmodel import Session, select
 
 from devmatrix.errors import NotFoundError
+from devmatrix.planning.atom_graph import refresh_graph
 from devmatrix.planning.errors import PlanningError, PlanNotRunnable
 from devmatrix.planning.masterplan import plan_problems, record_version, write_task_rows
 from devmatrix.planning.schemas import PlanSpec, TaskSpec
@@ -231,6 +232,8 @@ def _apply(
             f"The {action} was refused: plan {plan_id} would no longer be valid.", problems=problems
         )
     write_task_rows(session, plan.id, spec)
+    # A dropped task takes its atoms with it (database cascade); keep the graph in step.
+    refresh_graph(session, plan.id)
     plan.version += 1
     # An edited plan must be reviewed again before it can run.
     plan.status = "draft"

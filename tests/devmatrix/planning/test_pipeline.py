@@ -179,6 +179,29 @@ async def test_failed_atoms_leave_a_draft_plan_that_can_be_atomized_again(
         assert len(session.exec(select(ExecutionWave)).all()) == 3
 
 
+async def test_dropping_a_task_drops_its_atoms_and_refreshes_the_graph(
+    engine: Engine, client_for: Any, todo_answers: list[dict[str, Any]], todo_spec: str
+) -> None:
+    client, _ = client_for(todo_answers)
+    result = await plan_from_spec(client, engine, todo_spec)
+    with session_scope(engine) as session:
+        drop_task(session, result.plan_id, "T4")
+    with session_scope(engine) as session:
+        keys = sorted(session.exec(select(Atom.key)).all())
+        assert not [k for k in keys if k.startswith("tests/")]
+        graph = session.exec(select(DependencyGraph)).one()
+        assert (graph.node_count, graph.edge_count, graph.longest_chain) == (5, 5, 2)
+        waves = session.exec(select(ExecutionWave).order_by("number")).all()
+        assert [w.atom_keys for w in waves] == [
+            ["todo/models.py::Todo", "todo/store.py::TodoStore"],
+            [
+                "todo/store.py::TodoStore.add",
+                "todo/store.py::TodoStore.mark_done",
+                "todo/store.py::TodoStore.open_todos",
+            ],
+        ]
+
+
 @pytest.mark.postgres
 async def test_the_pipeline_and_versions_on_postgresql(
     postgres_url: str, todo_answers: list[dict[str, Any]], todo_spec: str
@@ -195,5 +218,6 @@ async def test_the_pipeline_and_versions_on_postgresql(
         assert (export["version"], export["status"]) == (3, "approved")
         assert export["counts"]["tasks"] == 3
         assert export["counts"]["atoms"] == 5  # the atoms of the dropped task went with it
+        assert (export["counts"]["edges"], export["counts"]["waves"]) == (5, 2)
         assert len(get_plan_version(session, result.plan_id, 1).plan.tasks()) == 4
     engine.dispose()

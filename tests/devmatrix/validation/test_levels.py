@@ -80,12 +80,15 @@ def test_milestone_lint_findings_map_by_line(make_project: Callable[[str], Path]
         (Code.LINT, "F841", 22),
     ]
     assert [o.outcome for o in report.outcomes] == ["passed"] * 5
-    project = validate_project(root)
-    assert _by_key(project) == {
-        "shop/cart.py::<imports>": [Code.LINT],
-        "shop/cart.py::Cart.total": [Code.LINT],
-    }
-    assert "F841" in feedback_for_atom("shop/cart.py::Cart.total", project.findings)
+    atoms, sources = read_atoms(root, python_files(root))
+    blamed = blame(report.findings, atoms, sources)
+    assert [f.atom_keys for f in blamed] == [
+        ("shop/cart.py::<imports>",),
+        ("shop/cart.py::Cart.total",),
+    ]
+    prompt = feedback_for_atom("shop/cart.py::Cart.total", blamed)
+    assert "F841" in prompt
+    assert "unused = len(self.items)" in prompt
 
 
 def test_acceptance_gate_per_requirement(make_project: Callable[[str], Path]) -> None:

@@ -16,8 +16,11 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# The offline demo: the whole pipeline on examples/taskboard with prepared answers standing in
+# for a model (a real model is used instead when ANTHROPIC_API_KEY or OPENAI_BASE_URL is set).
 demo: $(STAMP)
 	$(VENV)/bin/devmatrix doctor
+	$(VENV)/bin/devmatrix run examples/taskboard/spec.md --answers examples/taskboard/answers.json --out out/taskboard
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

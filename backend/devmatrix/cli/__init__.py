@@ -17,11 +17,13 @@ from devmatrix.cli import atomize as _atomize  # noqa: E402
 from devmatrix.cli import db as _db  # noqa: E402
 from devmatrix.cli import doctor as _doctor  # noqa: E402
 from devmatrix.cli import plan as _plan  # noqa: E402
+from devmatrix.cli import review as _review  # noqa: E402
 from devmatrix.cli import run as _run  # noqa: E402
 from devmatrix.cli import serve as _serve  # noqa: E402
+from devmatrix.cli import trace as _trace  # noqa: E402
 from devmatrix.cli import validate as _validate  # noqa: E402
 
-_REGISTERED = (_atomize, _db, _doctor, _plan, _run, _serve, _validate)
+_REGISTERED = (_atomize, _db, _doctor, _plan, _review, _run, _serve, _trace, _validate)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -42,9 +42,16 @@ def run_command(
         int | None, typer.Option("--plan", help="Run a saved, approved plan.")
     ] = None,
     concurrency: Annotated[int, typer.Option(help="Atoms generated at once.")] = 8,
+    answers: Annotated[
+        Path | None,
+        typer.Option(
+            "--answers",
+            help="Prepared answers (scripted provider) to use when no model is configured.",
+        ),
+    ] = None,
 ) -> None:
     """Plan SPEC (approving it) or take a saved plan, and generate, validate and review its code."""
-    settings = get_settings()
+    settings = with_fallback_answers(get_settings(), answers)
     engine = open_database(settings.effective_database_url)
     if plan_id is None:
         if spec is None:
@@ -62,6 +69,15 @@ def run_command(
             f"{result.graph.edge_count} dependencies, {len(result.graph.waves)} waves"
         )
     _execute(settings, plan_id, out, concurrency)
+
+
+def with_fallback_answers(settings: Settings, answers: Path | None) -> Settings:
+    """Use `answers` through the scripted provider unless a real model is configured."""
+    real_model = settings.anthropic_api_key or settings.openai_base_url or settings.openai_api_key
+    if answers is None or settings.llm_provider != "auto" or real_model:
+        return settings
+    console.print(f"no model configured: playing the prepared answers in {answers}")
+    return settings.model_copy(update={"llm_provider": "scripted", "scripted_answers": answers})
 
 
 @app.command("resume")

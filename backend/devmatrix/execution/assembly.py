@@ -7,9 +7,15 @@ Answers are split into imports and definition by parsing them with tree-sitter.
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
 import textwrap
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
 
 from devmatrix.code.extract import extract_atoms
 from devmatrix.code.languages import language_for
@@ -75,8 +81,13 @@ def _statements(block: str) -> list[str]:
     return statements
 
 
-def assemble_file(file: str, atoms: Sequence[PlacedAtom]) -> AssembledFile:
-    """The file made of `atoms` that have code; methods go inside their class when it is there."""
+def assemble_file(
+    file: str, atoms: Sequence[PlacedAtom], first_party: frozenset[str] = frozenset()
+) -> AssembledFile:
+    """The file made of `atoms` that have code; methods go inside their class when it is there.
+
+    `first_party` names the project's own top-level packages, for grouping the imports.
+    """
     imports: list[str] = []
     bodies: dict[str, str] = {}
     for atom in atoms:
@@ -86,7 +97,7 @@ def assemble_file(file: str, atoms: Sequence[PlacedAtom]) -> AssembledFile:
         imports.extend(found)
         bodies[atom.key] = rest
     pieces: list[tuple[str | None, str]] = []  # (atom key or None, text); joined by blank lines
-    import_block = _import_block(imports)
+    import_block = _import_block(imports, first_party)
     if import_block:
         pieces.append((None, import_block))
     for atom in _ordered(atoms, bodies):
@@ -97,10 +108,45 @@ def assemble_file(file: str, atoms: Sequence[PlacedAtom]) -> AssembledFile:
     return _join(pieces, atoms)
 
 
-def _import_block(imports: Sequence[str]) -> str:
+def _import_block(imports: Sequence[str], first_party: frozenset[str]) -> str:
     unique = list(dict.fromkeys(imports))
     future = [s for s in unique if s.startswith("from __future__")]
-    return "\n".join(future + [s for s in unique if s not in future])
+    block = "\n".join(future + [s for s in unique if s not in future])
+    return sort_imports(block, first_party) if block else block
+
+
+@lru_cache(maxsize=4096)
+def sort_imports(block: str, first_party: frozenset[str] = frozenset()) -> str:
+    """An import block sorted and grouped as ruff's isort rules want it (stdlib, third party,
+    first party), so generated files pass lint; unchanged when ruff is not installed."""
+    ruff = shutil.which(
+        "ruff", path=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+    )
+    if ruff is None:
+        return block
+    known = ",".join(f'"{name}"' for name in sorted(first_party))
+    done = subprocess.run(
+        [
+            ruff,
+            "check",
+            "--isolated",
+            "--select",
+            "I",
+            "--fix-only",
+            "--quiet",
+            "--config",
+            f"lint.isort.known-first-party=[{known}]",
+            "--stdin-filename",
+            "imports.py",
+            "-",
+        ],
+        input=block + "\n",
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    return done.stdout.strip("\n") if done.returncode == 0 and done.stdout.strip() else block
 
 
 def _ordered(atoms: Sequence[PlacedAtom], bodies: Mapping[str, str]) -> list[PlacedAtom]:
@@ -122,6 +168,16 @@ def _ordered(atoms: Sequence[PlacedAtom], bodies: Mapping[str, str]) -> list[Pla
     return ordered
 
 
+def _blank_lines(previous: str | None, kind: str | None) -> int:
+    """PEP 8 and isort spacing: one blank line before a method, or after the imports when
+    plain statements follow; two around other top-level definitions."""
+    if kind == "method" and previous in ("class", "method"):
+        return 1
+    if previous == "imports" and kind == "constants":
+        return 1
+    return 2
+
+
 def _join(pieces: list[tuple[str | None, str]], atoms: Sequence[PlacedAtom]) -> AssembledFile:
     kinds = {a.key: a.kind for a in atoms}
     lines: list[str] = []
@@ -130,10 +186,7 @@ def _join(pieces: list[tuple[str | None, str]], atoms: Sequence[PlacedAtom]) -> 
     for key, text in pieces:
         kind = kinds.get(key) if key else "imports"
         if lines:
-            # PEP 8: two blank lines between top-level definitions, one before a method.
-            lines.extend(
-                [""] if kind == "method" and previous_kind in ("class", "method") else ["", ""]
-            )
+            lines.extend([""] * _blank_lines(previous_kind, kind))
         start = len(lines) + 1
         lines.extend(text.splitlines())
         if key is not None:

@@ -15,6 +15,8 @@ from devmatrix.errors import DevMatrixError, NotFoundError
 from devmatrix.storage.db import session_scope
 from devmatrix.storage.models import Atom, AtomAttempt, ReviewItem, utcnow
 
+REJECTION_PREFIX = "A reviewer rejected your previous code for this definition."
+
 
 class ReviewError(DevMatrixError):
     """A review action that cannot be taken (wrong state, empty reason...)."""
@@ -121,7 +123,7 @@ def record_rejection_feedback(engine: Engine, atom_id: int, reason: str) -> None
         if last is not None:
             last.outcome = "failed"
             last.feedback = (
-                "A reviewer rejected your previous code for this definition. Their reason: "
-                f"{reason}\nWrite it again so that it addresses the reason."
+                f"{REJECTION_PREFIX} Their reason: {reason}\n"
+                "Write it again so that it addresses the reason."
             )
             session.add(last)

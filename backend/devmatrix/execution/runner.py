@@ -13,7 +13,7 @@ import os
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from sqlalchemy import Engine
 
@@ -23,7 +23,7 @@ from devmatrix.execution.assembly import AssembledFile, PlacedAtom, assemble_fil
 from devmatrix.execution.generation import AtomBrief, UnusableAnswer, build_request, extract_code
 from devmatrix.execution.progress import RunProgress
 from devmatrix.execution.resilience import CircuitBreaker, call_with_backoff
-from devmatrix.execution.review import open_review
+from devmatrix.execution.review import REJECTION_PREFIX, open_review
 from devmatrix.execution.state import (
     DONE_STATUSES,
     AtomState,
@@ -81,6 +81,10 @@ class PlanRun:
 
     def __post_init__(self) -> None:
         self.writer = WorkspaceWriter(self.options.out_dir)
+        # The project's own top-level packages, for grouping imports as ruff's isort wants.
+        self.first_party = frozenset(
+            PurePosixPath(f).parts[0].removesuffix(".py") for f in self.state.files()
+        )
         self.progress.total = len(self.state.atoms)
         for atom in self.state.atoms.values():
             if atom.status in DONE_STATUSES and atom.code:
@@ -121,7 +125,7 @@ class PlanRun:
                 placed.append(
                     PlacedAtom(atom.key, atom.qualified_name, atom.kind, atom.position, code)
                 )
-        return assemble_file(file, placed)
+        return assemble_file(file, placed, self.first_party)
 
     def write_file(self, file: str) -> None:
         """Write a file's current text through the workspace writer."""
@@ -178,7 +182,10 @@ class PlanRun:
         save_atom(self.engine, atom, status="running")
         self.publish(AtomStarted(payload={"atom": atom.key}))
         self.report()
-        while atom.pending_code is not None or atom.attempts < self.options.max_attempts:
+        limit = self.options.max_attempts
+        if atom.feedback.startswith(REJECTION_PREFIX):
+            limit = max(limit, atom.attempts + 1)  # a reviewer's rejection earns a new attempt
+        while atom.pending_code is not None or atom.attempts < limit:
             if atom.pending_code is not None:
                 code = atom.pending_code  # answered before a crash: validate, do not ask again
             else:
@@ -189,8 +196,10 @@ class PlanRun:
             found = await asyncio.to_thread(self.check_l1, atom, code)
             self.record(found, [atom])
             if not found:
+                # A person's code that passes is theirs to vouch for: it does not go to review.
+                status = "approved" if atom.pending_source == "human" else "validated"
                 settle_attempt(self.engine, atom, "passed", None)
-                save_atom(self.engine, atom, status="validated", code=code, last_error=None)
+                save_atom(self.engine, atom, status=status, code=code, last_error=None)
                 self.levels.setdefault(atom.key, {})[int(Level.ATOM)] = True
                 self.write_file(atom.file)
                 self.publish(AtomValidated(payload={"atom": atom.key, "attempts": atom.attempts}))

@@ -46,7 +46,10 @@ class AtomState:
     code: str | None
     attempts: int
     feedback: str = ""
-    pending_code: str | None = None  # generated before a crash, not yet validated
+    pending_code: str | None = (
+        None  # generated before a crash, or a person's edit: not validated yet
+    )
+    pending_source: str = "model"
 
 
 @dataclass
@@ -166,6 +169,7 @@ def _atom_state(session: Session, atom: Atom) -> AtomState:
         attempts=last.number if last is not None else 0,
         feedback=feedback,
         pending_code=pending,
+        pending_source=last.source if last is not None and pending is not None else "model",
     )
 
 
@@ -202,7 +206,7 @@ def record_attempt(engine: Engine, atom: AtomState, run_id: int, code: str, sour
         row.attempts = atom.attempts
         row.status = "running"
         session.add(row)
-    atom.pending_code = code
+    atom.pending_code, atom.pending_source = code, source
     return atom.attempts
 
 

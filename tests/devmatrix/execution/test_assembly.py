@@ -54,10 +54,35 @@ def test_duplicate_imports_are_kept_once_and_future_imports_first() -> None:
         ),
     ]
     text = assemble_file("m.py", atoms).text
-    assert text.startswith("from __future__ import annotations\nimport os\n")
+    assert text.startswith("from __future__ import annotations\n\nimport os\n")
     assert text.count("import os") == 1
 
 
 def test_a_method_without_its_class_is_not_placed() -> None:
     atoms = [PlacedAtom("m.py::A.m", "A.m", "method", 1, "def m(self):\n    return 1")]
     assert assemble_file("m.py", atoms).text == ""
+
+
+def test_imports_are_grouped_and_sorted_as_lint_wants() -> None:
+    atoms = [
+        PlacedAtom(
+            "pkg/m.py::a",
+            "a",
+            "function",
+            1,
+            "from pkg.models import Task\nimport json\n\ndef a():\n    return json, Task",
+        ),
+        PlacedAtom(
+            "pkg/m.py::b",
+            "b",
+            "function",
+            2,
+            "import pytest\nfrom dataclasses import field\nfrom dataclasses import dataclass"
+            "\n\ndef b():\n    return pytest, field, dataclass",
+        ),
+    ]
+    text = assemble_file("pkg/m.py", atoms, frozenset({"pkg"})).text
+    assert text.startswith(
+        "import json\nfrom dataclasses import dataclass, field\n\nimport pytest\n\n"
+        "from pkg.models import Task\n"
+    )

@@ -21,6 +21,7 @@ from devmatrix.planning.errors import PlanningError
 M = TypeVar("M", bound=BaseModel)
 Check = Callable[[M], list[str]]
 DEFAULT_MAX_RETRIES = 3
+_CUT_OFF = frozenset({"max_tokens", "length"})  # Anthropic's and OpenAI's stop reasons
 
 _FENCE = re.compile(r"^```[a-zA-Z0-9_-]*\s*\n(?P<body>.*)\n```\s*$", re.DOTALL)
 
@@ -62,13 +63,14 @@ async def ask_structured(
         result, problems = parse_answer(response.text, schema, check)
         if result is not None:
             return result
+        if response.stop_reason in _CUT_OFF:
+            problems.insert(0, "The answer was cut off at the token limit; make it shorter.")
         messages.append(Message(role="assistant", content=response.text))
         messages.append(Message(role="user", content=feedback_for_model(problems)))
     raise PlanningError(
         f"The model's answer for {purpose!r} was still invalid after {max_retries + 1} attempts; "
         "nothing was saved.",
-        "Run again (answers vary), use a stronger model (DEVMATRIX_LLM_MODEL), or make the spec "
-        "clearer.",
+        "Use a stronger model (DEVMATRIX_LLM_MODEL) or make the spec clearer and shorter.",
         problems=problems,
     )
 

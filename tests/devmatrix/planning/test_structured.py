@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from sqlalchemy import Engine
 from sqlmodel import select
 
+from devmatrix.llm.client import LLMClient
+from devmatrix.llm.types import LLMRequest, LLMResponse
 from devmatrix.planning.discovery import discover
 from devmatrix.planning.errors import PlanningError
 from devmatrix.planning.schemas import DiscoverySpec
-from devmatrix.planning.structured import parse_answer
+from devmatrix.planning.structured import ask_structured, parse_answer
 from devmatrix.storage.db import session_scope
 from devmatrix.storage.models import DiscoveryDocument, Requirement
 
@@ -101,3 +103,33 @@ def test_unknown_keys_are_problems_not_silently_dropped(todo_answers: list[dict[
     result, problems = parse_answer(json.dumps(answer), DiscoverySpec)
     assert result is None
     assert problems == ['priority: Extra inputs are not permitted (got "high")']
+
+
+class CutOffFirst:
+    """A provider whose first answer stops at the token limit, then answers in full."""
+
+    name: ClassVar[str] = "cutoff"
+
+    def __init__(self, full: str) -> None:
+        self.full = full
+        self.requests: list[LLMRequest] = []
+
+    async def complete(self, request: LLMRequest) -> LLMResponse:
+        self.requests.append(request)
+        cut = len(self.requests) == 1
+        text = self.full[: len(self.full) // 2] if cut else self.full
+        stop = "max_tokens" if cut else "end_turn"
+        return LLMResponse(text=text, model="m", provider=self.name, stop_reason=stop)
+
+
+async def test_a_cut_off_answer_is_told_to_be_shorter(
+    engine: Engine, todo_answers: list[dict[str, Any]]
+) -> None:
+    provider = CutOffFirst(json.dumps(_discovery(todo_answers)))
+    discovery = await ask_structured(
+        LLMClient(provider, engine=engine), DiscoverySpec, prompt=SPEC, purpose="discovery"
+    )
+    assert discovery.title == "Todo library"
+    feedback = provider.requests[1].messages[-1].content
+    assert "- The answer was cut off at the token limit; make it shorter." in feedback
+    assert "The answer is not valid JSON" in feedback

@@ -69,7 +69,7 @@ def plan_command(
     if rendered is not None and output is None:
         sys.stdout.write(rendered.rstrip("\n") + "\n")
         # Standard output carries only the export; the id goes to standard error.
-        Console(stderr=True).print(_saved_line(export), highlight=False)
+        Console(stderr=True).print(_saved_line(export), highlight=False, soft_wrap=True)
         return
     if rendered is not None and output is not None:
         output.write_text(rendered.rstrip("\n") + "\n", encoding="utf-8")

@@ -53,7 +53,7 @@ def test_plan_format_json_writes_only_json_to_stdout() -> None:
     assert {"from": "todo/models.py::Todo", "to": "todo/store.py::TodoStore.add"} in export[
         "graph"
     ]["edges"]
-    assert "plan id: 1" in result.stderr
+    assert "plan id: 1 (version 1, draft; run it with `devmatrix approve 1` then" in result.stderr
 
 
 def _main(args: list[str], monkeypatch: pytest.MonkeyPatch, *, scripted: bool = True) -> int:

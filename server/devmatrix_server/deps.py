@@ -14,17 +14,16 @@ from typing import Annotated, Any, TypeVar
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from devmatrix.config import Settings
 from devmatrix.errors import NotFoundError
-from devmatrix.storage.models import User
-from devmatrix_server.accounts import role_name
+from devmatrix.storage.models import AuthSession, Role, User
+from devmatrix_server.accounts import ROLES
 from devmatrix_server.errors import AuthenticationFailed, PermissionDenied
 from devmatrix_server.schemas.users import RoleName
 from devmatrix_server.security import tokens
 from devmatrix_server.security.jwt import decode_token
-from devmatrix_server.security.sessions import live_session
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 Model = TypeVar("Model")
@@ -88,30 +87,42 @@ def get_caller(
         )
     raw = credentials.credentials
     if raw.startswith(tokens.PREFIX):
-        row, user = tokens.resolve_token(session, raw)
-        role = _active_role(session, user)
+        row, user, role = tokens.resolve_token(session, raw)
         caller = Caller(
-            user, role, frozenset(row.scopes) & tokens.allowed_scopes(role), api_token_id=row.id
+            user,
+            _active_role(user, role),
+            frozenset(row.scopes) & tokens.allowed_scopes(role.name),
+            api_token_id=row.id,
         )
     else:
         claims = decode_token(settings, raw, purpose="access")
-        auth = live_session(session, str(claims.get("sid", "")))
-        user_or_none = session.get(User, auth.user_id)
-        if user_or_none is None or str(auth.user_id) != claims["sub"]:
-            raise AuthenticationFailed("The token's user no longer exists.", "Log in again.")
-        role = _active_role(session, user_or_none)
-        caller = Caller(user_or_none, role, tokens.allowed_scopes(role), session_id=auth.id)
+        # One query for session, user and role: this runs on every authenticated request.
+        found = session.exec(
+            select(AuthSession, User, Role)
+            .join(User, col(User.id) == col(AuthSession.user_id))
+            .join(Role, col(Role.id) == col(User.role_id))
+            .where(AuthSession.id == str(claims.get("sid", "")))
+        ).first()
+        if found is None or found[0].revoked_at is not None:
+            raise AuthenticationFailed("The session was ended.", "Log in again.")
+        auth, user, role = found
+        if str(user.id) != claims["sub"]:
+            raise AuthenticationFailed("The token does not match its session.", "Log in again.")
+        role_name = _active_role(user, role)
+        caller = Caller(user, role_name, tokens.allowed_scopes(role_name), session_id=auth.id)
     request.state.user_id = caller.user_id
     request.state.team_id = caller.team_id
     return caller
 
 
-def _active_role(session: Session, user: User) -> RoleName:
+def _active_role(user: User, role: Role) -> RoleName:
     if not user.is_active:
         raise AuthenticationFailed(
             "This account is deactivated.", "Ask an admin of your team to reactivate it."
         )
-    return role_name(session, user)
+    if role.name not in ROLES:
+        raise PermissionDenied(f"The role {role.name!r} is not one this server knows.")
+    return role.name  # type: ignore[return-value]
 
 
 CurrentUser = Annotated[Caller, Depends(get_caller)]

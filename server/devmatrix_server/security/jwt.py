@@ -22,9 +22,22 @@ REQUIRED_CLAIMS = ("exp", "iat", "iss", "aud", "sub", "jti")
 TokenType = Literal["access", "refresh", "invite"]
 
 
+# Secret and key id per configuration; the development secret lives in a file read once.
+_KEYS: dict[tuple[str, str], tuple[str, str]] = {}
+
+
+def _signing_key(settings: Settings) -> tuple[str, str]:
+    configured = settings.jwt_secret.get_secret_value() if settings.jwt_secret else ""
+    cache_key = (configured, str(settings.data_dir))
+    if cache_key not in _KEYS:
+        secret = settings.jwt_signing_secret()
+        _KEYS[cache_key] = (secret, hashlib.sha256(secret.encode()).hexdigest()[:16])
+    return _KEYS[cache_key]
+
+
 def key_id(settings: Settings) -> str:
     """A short public fingerprint of the signing secret, sent as `kid` so rotation can be detected."""
-    return hashlib.sha256(settings.jwt_signing_secret().encode()).hexdigest()[:16]
+    return _signing_key(settings)[1]
 
 
 def issue_token(
@@ -48,11 +61,12 @@ def issue_token(
         "exp": int((issued + lifetime).timestamp()),
         "jti": uuid.uuid4().hex,
     }
+    secret, kid = _signing_key(settings)
     token = pyjwt.encode(
         payload,
-        settings.jwt_signing_secret(),
+        secret,
         algorithm=ALGORITHM,
-        headers={"kid": key_id(settings)},
+        headers={"kid": kid},
     )
     return token, payload
 
@@ -65,14 +79,15 @@ def decode_token(settings: Settings, token: str, *, purpose: TokenType) -> dict[
         raise _refused("it is not a well-formed JWT") from None
     if header.get("alg") != ALGORITHM:
         raise _refused(f"its algorithm must be {ALGORITHM}")
-    if header.get("kid") != key_id(settings):
+    secret, kid = _signing_key(settings)
+    if header.get("kid") != kid:
         raise _refused("it was signed with an unknown key")
     if "crit" in header:
         raise _refused("it asks for header extensions this server does not support")
     try:
         claims: dict[str, Any] = pyjwt.decode(
             token,
-            settings.jwt_signing_secret(),
+            secret,
             algorithms=[ALGORITHM],
             audience=settings.jwt_audience,
             issuer=settings.jwt_issuer,

@@ -11,9 +11,9 @@ import secrets
 from collections.abc import Iterable
 from datetime import timedelta
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
-from devmatrix.storage.models import ApiToken, User, utcnow
+from devmatrix.storage.models import ApiToken, Role, User, utcnow
 from devmatrix_server.errors import AuthenticationFailed
 
 PREFIX = "dmx_"
@@ -58,13 +58,19 @@ def create_token(
     return plain, row
 
 
-def resolve_token(session: Session, plain: str) -> tuple[ApiToken, User]:
-    """The live token and its user for `plain`; records `last_used_at`. Refuses revoked/expired."""
-    row = session.exec(select(ApiToken).where(ApiToken.token_hash == token_hash(plain))).first()
-    if row is None:
+def resolve_token(session: Session, plain: str) -> tuple[ApiToken, User, Role]:
+    """The live token, its user and role for `plain`; records `last_used_at`. Refuses revoked/expired."""
+    found = session.exec(
+        select(ApiToken, User, Role)
+        .join(User, col(User.id) == col(ApiToken.user_id))
+        .join(Role, col(Role.id) == col(User.role_id))
+        .where(ApiToken.token_hash == token_hash(plain))
+    ).first()
+    if found is None:
         raise AuthenticationFailed(
             "The access token is not known.", "Create a new one under /api/v1/auth/tokens."
         )
+    row, user, role = found
     now = utcnow()
     if row.revoked_at is not None:
         raise AuthenticationFailed(
@@ -74,15 +80,12 @@ def resolve_token(session: Session, plain: str) -> tuple[ApiToken, User]:
         raise AuthenticationFailed(
             f"The access token {row.token_prefix}… expired.", "Create a new one."
         )
-    user = session.get(User, row.user_id)
-    if user is None:
-        raise AuthenticationFailed("The access token's owner no longer exists.")
     # Writing on every request would make each read a write; a minute's precision is plenty.
     if row.last_used_at is None or now - row.last_used_at > LAST_USED_PRECISION:
         row.last_used_at = now
         session.add(row)
         session.commit()
-    return row, user
+    return row, user, role
 
 
 def revoke_token(session: Session, row: ApiToken) -> None:

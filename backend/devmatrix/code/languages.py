@@ -6,6 +6,7 @@ them, once per process.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
@@ -104,7 +105,13 @@ def compiled(spec: LanguageSpec) -> CompiledLanguage:
     )
 
 
-@cache
+_THREAD = threading.local()
+
+
 def parser_for(spec: LanguageSpec) -> Parser:
-    """A parser for `spec`, reused across files (parsers are not thread-safe; one process, one)."""
-    return Parser(compiled(spec).language)
+    """A parser for `spec`, reused across files; one per thread, since parsers are not
+    thread-safe and the engine checks atoms from worker threads."""
+    parsers: dict[LanguageSpec, Parser] = _THREAD.__dict__.setdefault("parsers", {})
+    if spec not in parsers:
+        parsers[spec] = Parser(compiled(spec).language)
+    return parsers[spec]

@@ -78,6 +78,19 @@ def test_run_generates_validates_retries_and_accepts(tmp_path: Path) -> None:
         assert len(generation_calls) == 2
 
     assert (out / "calc" / "mul.py").read_text().startswith("from calc.ops import add\n")
+
+    chain = devmatrix("trace", "REQ-2", env=env)
+    assert chain.returncode == 0, chain.stderr
+    assert "tasks: T2" in chain.stdout
+    assert "calc/mul.py::mul" in chain.stdout
+    assert "tests/acceptance/test_req_2.py: pass" in chain.stdout
+    back = devmatrix("trace", "calc/mul.py:6", env=env)
+    assert back.returncode == 0, back.stderr
+    assert "calc/mul.py::mul" in back.stdout
+    assert "REQ-2" in back.stdout
+    nowhere = devmatrix("trace", "calc/mul.py:1", env=env)
+    assert nowhere.returncode == 1
+    assert "No atom covers" in nowhere.stderr
     tests = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
         cwd=out,

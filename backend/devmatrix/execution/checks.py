@@ -52,6 +52,7 @@ def code_atoms(run: PlanRun) -> tuple[list[CodeAtom], dict[str, str]]:
                     end_byte=0,
                     start_line=start,
                     end_line=end,
+                    signature=atom.signature,
                 )
             )
     return atoms, sources

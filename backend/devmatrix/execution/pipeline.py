@@ -18,7 +18,12 @@ from devmatrix.confidence import ConfidenceInputs, confidence, needs_review
 from devmatrix.errors import DevMatrixError
 from devmatrix.events import EventBus
 from devmatrix.events.types import ReviewNeeded, RunFinished, RunStarted
-from devmatrix.execution.checks import check_acceptance, check_milestones, check_tasks
+from devmatrix.execution.checks import (
+    check_acceptance,
+    check_milestones,
+    check_tasks,
+    code_atoms,
+)
 from devmatrix.execution.progress import RunSummary
 from devmatrix.execution.review import open_review
 from devmatrix.execution.runner import (
@@ -36,6 +41,7 @@ from devmatrix.planning.versions import ensure_runnable, get_plan
 from devmatrix.scheduler import ScheduleControl
 from devmatrix.storage.db import session_scope
 from devmatrix.storage.models import ExecutionRun, utcnow
+from devmatrix.validation.in_sandbox import atom_coverage
 
 STALE_AFTER_BEATS = 5
 
@@ -157,12 +163,11 @@ async def execute_plan(
 
 def score_and_review(run: PlanRun) -> None:
     """Give every validated atom its confidence; those below the threshold go to review."""
+    placed = {a.id: a for a in code_atoms(run)[0]}
     for atom in run.state.atoms.values():
         if atom.status != "validated":
             continue
-        start_end = run.assembled(atom.file).ranges.get(atom.key)
-        file_cov = run.coverage.get(atom.file)
-        coverage = file_cov.fraction(*start_end) if file_cov and start_end else None
+        coverage = atom_coverage(run.coverage, placed[atom.key]) if atom.key in placed else None
         score = confidence(
             ConfidenceInputs(run.levels.get(atom.key, {1: True}), atom.attempts, coverage)
         )

@@ -54,9 +54,17 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever `sys.stderr` is at the time (test runners and servers swap it)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.stream = sys.stderr
+        super().emit(record)
+
+
 def configure_json_logging(level: int = logging.INFO, stream: Any = None) -> logging.Handler:
     """Send the `devmatrix*` loggers' records to `stream` (stderr) as JSON lines; idempotent."""
-    handler = logging.StreamHandler(stream or sys.stderr)
+    handler = logging.StreamHandler(stream) if stream else _StderrHandler()
     handler.setFormatter(JsonFormatter())
     handler.set_name("devmatrix-json")
     for name in ("devmatrix", "devmatrix_server"):

@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 from sqlmodel import select
 
 from devmatrix.config import load_settings
-from devmatrix.doctor import run_checks
+from devmatrix.doctor_checks import check_events
 from devmatrix.events import (
     AtomFailed,
     AtomStarted,
@@ -93,6 +93,7 @@ async def test_publish_stores_typed_event_and_returns_increasing_ids(
     assert bus.published == {"plan_created": 1, "atom_failed": 1}
 
 
+@pytest.mark.parametrize("backend", ["sqlite", "redis"], indirect=True)
 async def test_live_subscriber_gets_only_its_plan(backend: tuple[Engine, BusFactory]) -> None:
     _, make = backend
     bus = make()
@@ -156,6 +157,7 @@ async def test_replay_racing_live_publishes_has_no_gap_and_no_duplicate(
     assert [e.payload["n"] for e in got] == list(range(total))
 
 
+@pytest.mark.parametrize("backend", ["sqlite", "redis"], indirect=True)
 async def test_lagging_subscriber_catches_up_from_the_log(
     backend: tuple[Engine, BusFactory], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -177,6 +179,7 @@ async def test_lagging_subscriber_catches_up_from_the_log(
     assert [e.id for e in got] == ids
 
 
+@pytest.mark.parametrize("backend", ["sqlite", "redis"], indirect=True)
 async def test_team_filter_and_two_processes_share_the_stream(
     backend: tuple[Engine, BusFactory],
 ) -> None:
@@ -205,13 +208,20 @@ def test_parse_event_picks_the_class_by_type_and_refuses_unknown() -> None:
         parse_event({"type": "no_such_event"})
 
 
-def test_doctor_reports_events_part(tmp_path: Path) -> None:
-    rows = {c.part: c for c in run_checks(load_settings())}
-    assert rows["events"].ok
-    assert rows["events"].implementation == "in-process"
+def test_doctor_reports_events_part() -> None:
+    assert check_events in doctor_checks_registered()
+    row = check_events(load_settings())
+    assert (row.part, row.implementation, row.ok) == ("events", "in-process", True)
 
 
 def test_doctor_reports_unreachable_redis_as_failed() -> None:
-    rows = {c.part: c for c in run_checks(load_settings(redis_url="redis://127.0.0.1:1/0"))}
-    assert rows["events"].implementation == "redis"
-    assert not rows["events"].ok
+    row = check_events(load_settings(redis_url="redis://127.0.0.1:1/0"))
+    assert (row.part, row.implementation, row.ok) == ("events", "redis", False)
+    assert "Error" in row.detail
+
+
+def doctor_checks_registered() -> list[Callable[..., object]]:
+    from devmatrix import doctor
+
+    doctor._load_builtin_checks()
+    return list(doctor._CHECKS)

@@ -3,12 +3,18 @@
 Edges point from the atom that uses a symbol to the atom that defines it. Atoms in a cycle form
 one unit (a strongly connected component); the units make a DAG (the condensation) that the
 scheduler runs, dependencies first.
+
+Components and waves are worked out on plain dict adjacency: on a code base of 60k atoms,
+building networkx graphs cost more than the whole resolution. networkx still gives the longest
+chain, built only when asked, and `to_networkx` for other analyses.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
+from typing import NamedTuple
 
 import networkx as nx
 
@@ -16,8 +22,7 @@ from devmatrix.code.atoms import CodeAtom
 from devmatrix.code.symbols import resolve_edges
 
 
-@dataclass(frozen=True, slots=True)
-class Edge:
+class Edge(NamedTuple):
     """`source` uses a symbol that `target` defines (so `target` comes first)."""
 
     source: str
@@ -35,11 +40,20 @@ class DependencyGraph:
     unit_of: dict[str, int]
     unit_edges: tuple[tuple[int, int], ...]
     unit_waves: tuple[tuple[int, ...], ...]
-    chain: tuple[str, ...]
 
     def waves(self) -> list[list[str]]:
         """Topological generations of the units, as atom ids: wave 0 uses nothing."""
         return [sorted(a for u in wave for a in self.units[u]) for wave in self.unit_waves]
+
+    @cached_property
+    def chain(self) -> tuple[str, ...]:
+        """The longest dependency chain as atom ids (a cycle's atoms are one step)."""
+        if not self.units:
+            return ()
+        dag = nx.DiGraph()
+        dag.add_nodes_from(range(len(self.units)))
+        dag.add_edges_from(self.unit_edges)
+        return tuple(atom for unit in nx.dag_longest_path(dag) for atom in self.units[unit])
 
     def longest_chain(self) -> list[str]:
         """The longest dependency chain, first dependency first (a cycle counts as one step)."""
@@ -65,27 +79,89 @@ def build_graph(atoms: Sequence[CodeAtom]) -> DependencyGraph:
 
 def graph_from_edges(nodes: Sequence[str], pairs: Sequence[tuple[str, str]]) -> DependencyGraph:
     """Build the graph from (user, used) pairs, e.g. from a planned set of atoms."""
-    graph = nx.DiGraph()
-    graph.add_nodes_from(nodes)
-    graph.add_edges_from((used, user) for user, used in pairs)
-    components = [tuple(sorted(c)) for c in nx.strongly_connected_components(graph)]
-    dag = nx.condensation(graph, scc=[set(c) for c in components])
-    generations = [sorted(g) for g in nx.topological_generations(dag)]
+    # Dependency -> dependents, in first-seen order (the order fixes the unit numbering).
+    dependents: dict[str, dict[str, None]] = {node: {} for node in nodes}
+    for user, used in pairs:
+        dependents.setdefault(used, {})[user] = None
+        dependents.setdefault(user, {})
+    components = _components(dependents)
+    component_of = {atom: i for i, members in enumerate(components) for atom in members}
+    condensed = {
+        (component_of[used], component_of[user])
+        for user, used in pairs
+        if component_of[used] != component_of[user]
+    }
+    generations = _generations(len(components), condensed)
     order = [u for wave in generations for u in wave]
     renumber = {old: new for new, old in enumerate(order)}
-    units = tuple(components[u] for u in order)
-    unit_of = {atom: renumber[u] for atom, u in dag.graph["mapping"].items()}
-    unit_edges = tuple(sorted((renumber[a], renumber[b]) for a, b in dag.edges))
-    unit_waves = tuple(tuple(renumber[u] for u in wave) for wave in generations)
-    longest = nx.dag_longest_path(dag) if dag.number_of_nodes() else []
-    chain = tuple(atom for u in longest for atom in components[u])
     return DependencyGraph(
         nodes=tuple(nodes),
-        edges=tuple(Edge(user, used) for user, used in pairs),
+        edges=tuple(map(Edge._make, pairs)),
         cycles=tuple(sorted(c for c in components if len(c) > 1)),
-        units=units,
-        unit_of=unit_of,
-        unit_edges=unit_edges,
-        unit_waves=unit_waves,
-        chain=chain,
+        units=tuple(components[u] for u in order),
+        unit_of={atom: renumber[u] for atom, u in component_of.items()},
+        unit_edges=tuple(sorted((renumber[a], renumber[b]) for a, b in condensed)),
+        unit_waves=tuple(tuple(renumber[u] for u in wave) for wave in generations),
     )
+
+
+def _components(successors: dict[str, dict[str, None]]) -> list[tuple[str, ...]]:
+    """Strongly connected components (Tarjan, without recursion), each sorted; sinks first."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[tuple[str, ...]] = []
+    for root in successors:
+        if root in index:
+            continue
+        index[root] = low[root] = len(index)
+        stack.append(root)
+        on_stack.add(root)
+        path: list[tuple[str, Iterable[str]]] = [(root, iter(successors[root]))]
+        while path:
+            node, pending = path[-1]
+            for nxt in pending:
+                if nxt not in index:
+                    index[nxt] = low[nxt] = len(index)
+                    stack.append(nxt)
+                    on_stack.add(nxt)
+                    path.append((nxt, iter(successors[nxt])))
+                    break
+                if nxt in on_stack and index[nxt] < low[node]:
+                    low[node] = index[nxt]
+            else:
+                path.pop()
+                if path and low[node] < low[path[-1][0]]:
+                    low[path[-1][0]] = low[node]
+                if low[node] == index[node]:
+                    members = []
+                    while True:
+                        member = stack.pop()
+                        on_stack.discard(member)
+                        members.append(member)
+                        if member == node:
+                            break
+                    found.append(tuple(sorted(members)) if len(members) > 1 else (node,))
+    return found
+
+
+def _generations(count: int, edges: set[tuple[int, int]]) -> list[list[int]]:
+    """Topological generations of a DAG over `range(count)`, each sorted (Kahn's layers)."""
+    after: list[list[int]] = [[] for _ in range(count)]
+    waiting = [0] * count
+    for before, later in edges:
+        after[before].append(later)
+        waiting[later] += 1
+    wave = [u for u in range(count) if not waiting[u]]
+    generations: list[list[int]] = []
+    while wave:
+        generations.append(wave)
+        ready: list[int] = []
+        for unit in wave:
+            for later in after[unit]:
+                waiting[later] -= 1
+                if not waiting[later]:
+                    ready.append(later)
+        wave = sorted(ready)
+    return generations

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import posixpath
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from devmatrix.code.atoms import CodeAtom, ImportBinding
 from devmatrix.code.languages import PACKAGE_STEMS, SOURCE_EXTENSIONS
@@ -55,6 +55,11 @@ class SymbolIndex:
                 suffixes[".".join(parts[i:])].add(file)
         # `src/pkg/mod.py` is imported as `pkg.mod`: accept a suffix when only one file has it.
         self.by_suffix = {s: next(iter(f)) for s, f in suffixes.items() if len(f) == 1}
+        # Lookups depend only on the index, and the same names are looked up from every atom
+        # of a file (and re-exports from every importer): each is answered once.
+        self._lookups: dict[tuple[str, tuple[str, ...], int], str | None] = {}
+        self._modules: dict[tuple[ImportBinding, str], str | None] = {}
+        self._file_level: dict[tuple[str, str], tuple[str | None, bool]] = {}
 
     def _bind(self, file: str, imports: Iterable[ImportBinding]) -> None:
         for binding in imports:
@@ -65,6 +70,12 @@ class SymbolIndex:
 
     def module_file(self, binding: ImportBinding, file: str) -> str | None:
         """The file a binding's module refers to, or None when it is outside the code base."""
+        key = (binding, file)
+        if key not in self._modules:
+            self._modules[key] = self._module_file(binding, file)
+        return self._modules[key]
+
+    def _module_file(self, binding: ImportBinding, file: str) -> str | None:
         module = binding.module
         if binding.is_path:
             if not module.startswith("."):
@@ -87,6 +98,12 @@ class SymbolIndex:
 
     def lookup(self, file: str, parts: Sequence[str], depth: int = 0) -> str | None:
         """The atom defining `parts` (`["C", "m"]` for `C.m`) in `file`, following re-exports."""
+        key = (file, tuple(parts), depth)
+        if key not in self._lookups:
+            self._lookups[key] = self._lookup(file, parts, depth)
+        return self._lookups[key]
+
+    def _lookup(self, file: str, parts: Sequence[str], depth: int) -> str | None:
         table = self.symbols.get(file, {})
         for k in range(min(len(parts), 2), 0, -1):
             found = table.get(".".join(parts[:k]))
@@ -130,22 +147,47 @@ class SymbolIndex:
 
     def resolve(self, atom: CodeAtom, reference: str) -> str | None:
         """The id of the atom defining what `atom` calls `reference`, or None."""
-        parts = reference.split(".")
-        local = self.symbols.get(atom.file, {})
-        head = parts[0]
-        # A nested function shadows a module-level name of the same name.
-        if head != atom.qualified_name and f"{atom.qualified_name}.{head}" in atom.defines:
-            return None
-        for k in range(min(len(parts), 2), 0, -1):
-            found = local.get(".".join(parts[:k]))
-            if found is not None:
-                return found
+        return self.resolver(atom)(reference)
+
+    def resolver(self, atom: CodeAtom) -> Callable[[str], str | None]:
+        """`resolve` for one atom, with what depends on the atom alone worked out once."""
+        prefix = f"{atom.qualified_name}."
+        nested = {d[len(prefix) :] for d in atom.defines if d.startswith(prefix)}
+        nested.discard(atom.qualified_name)
+        own: dict[str, ImportBinding] = {}
         if atom.imports and atom.kind not in _BLOCK_KINDS:
             own = {b.local: b for b in atom.imports if b.symbol != "*"}
-            found = self._through_imports(atom.file, parts, own, 1)
-            if found is not None:
-                return found
-        return self.lookup(atom.file, parts, 1) if head not in local else None
+        file = atom.file
+
+        def resolve(reference: str) -> str | None:
+            parts = reference.split(".")
+            # A nested function shadows a module-level name of the same name.
+            if parts[0] in nested:
+                return None
+            local, head_is_local = self._in_file(file, reference, parts)
+            if local is not None:
+                return local
+            if own:
+                found = self._through_imports(file, parts, own, 1)
+                if found is not None:
+                    return found
+            return None if head_is_local else self.lookup(file, parts, 1)
+
+        return resolve
+
+    def _in_file(self, file: str, reference: str, parts: list[str]) -> tuple[str | None, bool]:
+        """The atom of `file` defining `reference` itself, and whether its head is defined there."""
+        key = (file, reference)
+        found = self._file_level.get(key)
+        if found is None:
+            local = self.symbols.get(file, {})
+            hit = None
+            for k in range(min(len(parts), 2), 0, -1):
+                hit = local.get(".".join(parts[:k]))
+                if hit is not None:
+                    break
+            found = self._file_level[key] = (hit, parts[0] in local)
+        return found
 
 
 def resolve_edges(atoms: Sequence[CodeAtom]) -> list[tuple[str, str]]:
@@ -154,8 +196,9 @@ def resolve_edges(atoms: Sequence[CodeAtom]) -> list[tuple[str, str]]:
     edges: set[tuple[str, str]] = set()
     ids = {a.id for a in atoms}
     for atom in atoms:
+        resolve = index.resolver(atom)
         for reference in atom.references:
-            target = index.resolve(atom, reference)
+            target = resolve(reference)
             if target is not None and target != atom.id:
                 edges.add((atom.id, target))
         owner, dot, _ = atom.qualified_name.rpartition(".")

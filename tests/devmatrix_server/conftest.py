@@ -65,11 +65,11 @@ class Api:
 ApiFactory = Callable[..., Api]
 
 
-def _factory(url: str, apps: list[FastAPI]) -> ApiFactory:
+def _factory(url: str, apps: list[FastAPI], **defaults: Any) -> ApiFactory:
     def build(**overrides: Any) -> Api:
         settings = load_settings(
             # Rate limits have their own tests; here they would refuse the many logins.
-            **{"rate_limit_enabled": False, **overrides},
+            **{"rate_limit_enabled": False, **defaults, **overrides},
             database_url=url,
             jwt_secret=JWT_SECRET,
             argon2_profile="fast",
@@ -132,3 +132,15 @@ def api(make_api: ApiFactory) -> Api:
 def sqlite_api(make_sqlite_api: ApiFactory) -> Api:
     """A default API on SQLite."""
     return make_sqlite_api()
+
+
+@pytest.fixture(scope="module")
+def module_sqlite_api(
+    tmp_path_factory: pytest.TempPathFactory, migrated_sqlite: Path
+) -> Iterator[Api]:
+    """One API shared by a module's tests; only for tests that leave its data as they found it."""
+    folder = tmp_path_factory.mktemp("module-api")
+    apps: list[FastAPI] = []
+    yield _factory(_sqlite_url(migrated_sqlite, folder), apps, data_dir=folder / "data")()
+    for app in apps:
+        app.state.engine.dispose()

@@ -44,9 +44,15 @@ def build_world(api):
     return api, ids, headers, token_ids
 
 
+@pytest.fixture(scope="module")
+def shared_world(module_sqlite_api):
+    """The two teams on SQLite, shared by the tests that must leave everything unchanged."""
+    return build_world(module_sqlite_api)
+
+
 @pytest.fixture
 def world(sqlite_api):
-    """The two teams on SQLite."""
+    """The two teams on SQLite, fresh for a test that changes them."""
     return build_world(sqlite_api)
 
 
@@ -102,16 +108,16 @@ def test_no_read_or_write_across_teams(world_everywhere):
     assert snapshot(api) == before
 
 
-def test_cross_team_404_looks_like_a_missing_id(world):
-    api, ids, headers, _ = world
+def test_cross_team_404_looks_like_a_missing_id(shared_world):
+    api, ids, headers, _ = shared_world
     other_team = api.client.get(f"/api/v1/admin/users/{ids['dan']}", headers=headers["alice"])
     missing = api.client.get("/api/v1/admin/users/999999", headers=headers["alice"])
     assert other_team.status_code == missing.status_code == 404
     assert other_team.json()["title"] == missing.json()["title"]
 
 
-def test_tokens_of_other_members_of_the_same_team_are_not_found(world):
-    api, _, headers, token_ids = world
+def test_tokens_of_other_members_of_the_same_team_are_not_found(shared_world):
+    api, _, headers, token_ids = shared_world
     before = snapshot(api)
     answer = api.client.delete(f"/api/v1/auth/tokens/{token_ids['bob']}", headers=headers["alice"])
     assert answer.status_code == 404
@@ -136,8 +142,8 @@ def test_lists_show_only_the_callers_team(world_everywhere):
     assert {u["id"] for u in listed} == {ids["alice"], ids["bob"], ids["vic"]}
 
 
-def test_viewer_is_read_only_on_every_resource_route(world):
-    api, ids, headers, _ = world
+def test_viewer_is_read_only_on_every_resource_route(shared_world):
+    api, ids, headers, _ = shared_world
     before = snapshot(api)
     writes = [
         ("PATCH", "/api/v1/users/me", {"email": "vic2@example.com"}),
@@ -152,8 +158,8 @@ def test_viewer_is_read_only_on_every_resource_route(world):
     assert snapshot(api) == before
 
 
-def test_user_role_cannot_use_admin_routes(world):
-    api, ids, headers, _ = world
+def test_user_role_cannot_use_admin_routes(shared_world):
+    api, ids, headers, _ = shared_world
     promote = api.client.patch(
         f"/api/v1/admin/users/{ids['bob']}", json={"role": "admin"}, headers=headers["bob"]
     )
@@ -174,8 +180,8 @@ def test_user_role_cannot_use_admin_routes(world):
         {"totp_enabled": False},
     ],
 )
-def test_no_mass_assignment_on_own_account(world, extra):
-    api, _, headers, _ = world
+def test_no_mass_assignment_on_own_account(shared_world, extra):
+    api, _, headers, _ = shared_world
     before = snapshot(api)
     answer = api.client.patch("/api/v1/users/me", json=extra, headers=headers["bob"])
     assert answer.status_code == 422
@@ -184,8 +190,8 @@ def test_no_mass_assignment_on_own_account(world, extra):
 
 
 @pytest.mark.parametrize("extra", [{"role": "admin"}, {"team_id": 1}, {"role_id": 1}])
-def test_no_mass_assignment_at_registration(world, extra):
-    api, _, headers, _ = world
+def test_no_mass_assignment_at_registration(shared_world, extra):
+    api, _, headers, _ = shared_world
     invite = api.invite(headers["alice"], "viewer")
     body = {
         "username": "mallory",
@@ -198,8 +204,8 @@ def test_no_mass_assignment_at_registration(world, extra):
     assert answer.status_code == 422
 
 
-def test_admin_cannot_move_members_between_teams_or_invite_into_another_team(world):
-    api, ids, headers, _ = world
+def test_admin_cannot_move_members_between_teams_or_invite_into_another_team(shared_world):
+    api, ids, headers, _ = shared_world
     before = snapshot(api)
     move = api.client.patch(
         f"/api/v1/admin/users/{ids['bob']}", json={"team_id": 2}, headers=headers["alice"]
@@ -212,8 +218,8 @@ def test_admin_cannot_move_members_between_teams_or_invite_into_another_team(wor
     assert snapshot(api) == before
 
 
-def test_forged_invite_role_is_refused(world):
-    api, _, headers, _ = world
+def test_forged_invite_role_is_refused(shared_world):
+    api, _, headers, _ = shared_world
     header, payload, signature = api.invite(headers["alice"], "viewer").split(".")
     claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
     claims["role"] = "admin"
@@ -227,8 +233,8 @@ def test_forged_invite_role_is_refused(world):
     assert api.client.post("/api/v1/auth/register", json=body).status_code == 401
 
 
-def test_admin_cannot_demote_or_delete_themselves(world):
-    api, ids, headers, _ = world
+def test_admin_cannot_demote_or_delete_themselves(shared_world):
+    api, ids, headers, _ = shared_world
     url = f"/api/v1/admin/users/{ids['alice']}"
     assert api.client.patch(url, json={"role": "user"}, headers=headers["alice"]).status_code == 409
     assert api.client.delete(url, headers=headers["alice"]).status_code == 409

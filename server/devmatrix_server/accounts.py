@@ -14,7 +14,7 @@ from sqlmodel import Session, col, or_, select
 
 from devmatrix.config import Settings
 from devmatrix.errors import NotFoundError
-from devmatrix.storage.models import Role, Team, User, utcnow
+from devmatrix.storage.models import Role, SecurityEvent, Team, User, utcnow
 from devmatrix_server.errors import AuthenticationFailed, Conflict, TwoFactorRequired
 from devmatrix_server.schemas.auth import LoginRequest
 from devmatrix_server.schemas.users import InvitePublic, RoleName, UserCreate, UserPublic
@@ -169,13 +169,15 @@ def _check_second_factor(
             "This account uses two-factor authentication.",
             "Send `totp_code` with the code from your authenticator app or a recovery code.",
         )
-    if accept_second_factor(session, settings, user, code):
+    if accept_second_factor(session, settings, user, code, ip=ip):
         return
     lockout.record_failure(session, user, ip=ip)
     raise AuthenticationFailed("The two-factor code is wrong or expired.", "Use the current code.")
 
 
-def accept_second_factor(session: Session, settings: Settings, user: User, code: str) -> bool:
+def accept_second_factor(
+    session: Session, settings: Settings, user: User, code: str, *, ip: str | None
+) -> bool:
     """True for a current TOTP code or an unused recovery code (which is then spent)."""
     if user.totp_secret_encrypted and totp.verify_code(settings, user.totp_secret_encrypted, code):
         return True
@@ -184,4 +186,13 @@ def accept_second_factor(session: Session, settings: Settings, user: User, code:
         return False
     user.recovery_code_hashes = remaining
     session.add(user)
+    session.add(
+        SecurityEvent(
+            kind="2fa_recovery_code_used",
+            severity="warning",
+            user_id=user.id,
+            ip=ip,
+            detail={"remaining": len(remaining)},
+        )
+    )
     return True

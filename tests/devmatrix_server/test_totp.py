@@ -98,7 +98,13 @@ def test_enrol_verify_login_recovery_disable(sqlite_api):
     assert not user.totp_enabled
     assert user.totp_secret_encrypted is None
     assert user.recovery_code_hashes == []
-    assert kinds == ["2fa_enabled", "2fa_disabled"]
+    # codes[0] at login, codes[1] to disable: each recovery code use is reported.
+    assert kinds == [
+        "2fa_enabled",
+        "2fa_recovery_code_used",
+        "2fa_recovery_code_used",
+        "2fa_disabled",
+    ]
 
 
 def test_personal_access_tokens_cannot_change_2fa(sqlite_api):

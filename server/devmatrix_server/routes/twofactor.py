@@ -66,7 +66,7 @@ def disable(
         raise Conflict("Two-factor authentication is not on.")
     if not passwords.verify_password(settings, user.password_hash, data.password):
         raise AuthenticationFailed("The password is wrong.")
-    if not accounts.accept_second_factor(session, settings, user, data.code):
+    if not accounts.accept_second_factor(session, settings, user, data.code, ip=client_ip(request)):
         raise AuthenticationFailed("The code is wrong or expired.", "Enter the current code.")
     user.totp_enabled = False
     user.totp_secret_encrypted = None

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
@@ -26,6 +26,7 @@ from devmatrix_server.security import tokens
 from devmatrix_server.security.jwt import decode_token
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+MAX_ID = 2**31 - 1  # integer primary keys are 32-bit on PostgreSQL
 Model = TypeVar("Model")
 
 bearer = HTTPBearer(
@@ -189,6 +190,10 @@ def ip_allowed(host: str | None, allowlist: list[str]) -> bool:
     except ValueError:
         return False
     return any(address in ipaddress.ip_network(entry, strict=False) for entry in allowlist)
+
+
+# Path parameter for integer ids: out-of-range numbers are a 422, never a database error.
+ObjectId = Annotated[int, Path(ge=1, le=MAX_ID, description="The object's id.", examples=[1])]
 
 
 def get_in_team(

@@ -62,6 +62,17 @@ def decode_cursor(cursor: str) -> int | str:
     return after
 
 
+def _cursor_value(key: Any, after: int | str) -> int | str:
+    """`after` if it fits the key column's type, so a doctored cursor never reaches the database."""
+    expected = getattr(getattr(key, "type", None), "python_type", None)
+    fits = isinstance(after, expected) if expected in (int, str) else True
+    if expected is int and fits and not -(2**63) < int(after) < 2**63:
+        fits = False
+    if not fits:
+        raise InvalidInput("The cursor is not one this API returned.")
+    return after
+
+
 def page_request(
     limit: Annotated[
         int, Query(ge=1, le=MAX_PAGE_SIZE, description="Rows per page (at most 200).")
@@ -87,7 +98,7 @@ def paginate(
 ) -> Page[Item]:
     """Run `statement` (already filtered to the caller's rows) one page at a time, ordered by `key`."""
     if page.after is not None:
-        statement = statement.where(key > page.after)
+        statement = statement.where(key > _cursor_value(key, page.after))
     rows = list(session.exec(statement.order_by(key).limit(page.limit + 1)).all())
     more = len(rows) > page.limit
     rows = rows[: page.limit]

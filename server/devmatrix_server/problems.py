@@ -13,6 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import DataError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from devmatrix.errors import (
@@ -128,6 +129,24 @@ async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse
     )
 
 
+async def _on_database_refusal(request: Request, exc: Exception) -> JSONResponse:
+    # Reached only when a value slipped past request validation (e.g. a NUL character, which
+    # PostgreSQL refuses) or two requests raced for the same unique name.
+    if isinstance(exc, IntegrityError):
+        return problem_response(
+            request,
+            409,
+            "The change clashes with existing data; reload and retry.",
+            slug="conflict",
+        )
+    return problem_response(
+        request,
+        422,
+        "A value in the request cannot be stored (check for control characters or out-of-range numbers).",
+        slug="invalid-input",
+    )
+
+
 async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return problem_response(
@@ -143,6 +162,8 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(DevMatrixError, _on_devmatrix_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
+    app.add_exception_handler(IntegrityError, _on_database_refusal)
+    app.add_exception_handler(DataError, _on_database_refusal)
     app.add_exception_handler(Exception, _on_unexpected)
 
 

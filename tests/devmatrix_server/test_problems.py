@@ -115,3 +115,43 @@ def test_openapi_documents_problem_responses(sqlite_api):
     assert "application/problem+json" in login["422"]["content"]
     assert "HTTPValidationError" not in schema["components"]["schemas"]
     assert "examples" in schema["components"]["schemas"]["UserCreate"]
+
+
+@pytest.mark.parametrize("user_id", ["0", "-1", str(2**31), str(2**70), "abc"])
+def test_out_of_range_ids_are_422_not_database_errors(sqlite_api, user_id):
+    api = sqlite_api
+    api.register("ada")
+    answer = api.client.get(f"/api/v1/admin/users/{user_id}", headers=api.headers("ada"))
+    assert_problem(answer, 422)
+
+
+def test_hostile_values_never_cause_a_5xx(api):
+    api.client = TestClient(api.app, raise_server_exceptions=False, client=("127.0.0.1", 1))
+    api.register("ada")
+    headers = api.headers("ada")
+    nul = "ada\x00"
+    answers = [
+        api.client.post("/api/v1/auth/login", json={"username": nul, "password": "x"}),
+        api.client.post(
+            "/api/v1/auth/register",
+            json={
+                "username": "bob",
+                "email": "b\x00@x.io",
+                "password": "orbit velvet cactus lantern",
+            },
+        ),
+        api.client.post(
+            "/api/v1/auth/register",
+            json={
+                "username": "carl",
+                "email": "c@x.io",
+                "password": "orbit velvet cactus lantern",
+                "team_name": "t\x00",
+            },
+        ),
+        api.client.get("/api/v1/users", params={"cursor": "eyJhZnRlciI6ICJ4In0"}, headers=headers),
+        api.client.get(f"/api/v1/users/{2**40}", headers=headers),
+    ]
+    for answer in answers:
+        assert answer.status_code < 500, answer.text
+        assert answer.headers["content-type"] == "application/problem+json", answer.text

@@ -10,7 +10,7 @@ from sqlmodel import select
 
 from devmatrix.storage.models import SecurityEvent, User
 from devmatrix_server import accounts
-from devmatrix_server.deps import AdminUser, Caller, SessionDep, get_in_team
+from devmatrix_server.deps import AdminUser, Caller, ObjectId, SessionDep, get_in_team
 from devmatrix_server.errors import Conflict
 from devmatrix_server.pagination import Page, PageParams, paginate
 from devmatrix_server.routes.auth import client_ip
@@ -30,14 +30,18 @@ def list_users(caller: AdminUser, session: SessionDep, page: PageParams) -> Page
 
 
 @router.get("/{user_id}", response_model=UserPublic)
-def read_user(user_id: int, caller: AdminUser, session: SessionDep) -> UserPublic:
+def read_user(user_id: ObjectId, caller: AdminUser, session: SessionDep) -> UserPublic:
     """One member of the admin's team."""
     return accounts.user_public(session, get_in_team(session, User, user_id, caller, what="User"))
 
 
 @router.patch("/{user_id}", response_model=UserPublic)
 def update_user(
-    user_id: int, data: UserAdminUpdate, request: Request, caller: AdminUser, session: SessionDep
+    user_id: ObjectId,
+    data: UserAdminUpdate,
+    request: Request,
+    caller: AdminUser,
+    session: SessionDep,
 ) -> UserPublic:
     """Change a member's role or active flag; deactivation ends their sessions."""
     user = get_in_team(session, User, user_id, caller, what="User")
@@ -67,7 +71,7 @@ def update_user(
 
 
 @router.delete("/{user_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_user(user_id: int, caller: AdminUser, session: SessionDep) -> None:
+def delete_user(user_id: ObjectId, caller: AdminUser, session: SessionDep) -> None:
     """Delete a member; refused while things they own still refer to them (deactivate instead)."""
     user = get_in_team(session, User, user_id, caller, what="User")
     _refuse_self(caller, user, "delete yourself")

@@ -6,7 +6,7 @@ from fastapi import APIRouter, status
 from sqlmodel import select
 
 from devmatrix.storage.models import ApiToken
-from devmatrix_server.deps import SessionDep, SessionUser, get_owned
+from devmatrix_server.deps import ObjectId, SessionDep, SessionUser, get_owned
 from devmatrix_server.errors import PermissionDenied
 from devmatrix_server.pagination import Page, PageParams, paginate
 from devmatrix_server.schemas.auth import ApiTokenCreate, ApiTokenCreated, ApiTokenPublic
@@ -44,6 +44,6 @@ def list_tokens(caller: SessionUser, session: SessionDep, page: PageParams) -> P
 
 
 @router.delete("/{token_id}", status_code=status.HTTP_204_NO_CONTENT)
-def revoke_token(token_id: int, caller: SessionUser, session: SessionDep) -> None:
+def revoke_token(token_id: ObjectId, caller: SessionUser, session: SessionDep) -> None:
     """Revoke one of the caller's tokens; it stops working at once."""
     tokens.revoke_token(session, get_owned(session, ApiToken, token_id, caller, what="Token"))

@@ -9,7 +9,14 @@ from sqlmodel import select
 
 from devmatrix.storage.models import User
 from devmatrix_server import accounts
-from devmatrix_server.deps import AdminUser, MemberAccess, SessionDep, SettingsDep, get_in_team
+from devmatrix_server.deps import (
+    AdminUser,
+    MemberAccess,
+    ObjectId,
+    SessionDep,
+    SettingsDep,
+    get_in_team,
+)
 from devmatrix_server.errors import Conflict
 from devmatrix_server.pagination import Page, PageParams, paginate
 from devmatrix_server.schemas.users import InviteCreate, InvitePublic, UserPublic, UserUpdateMe
@@ -51,7 +58,7 @@ def list_members(caller: MemberAccess, session: SessionDep, page: PageParams) ->
 
 
 @router.get("/{user_id}", response_model=UserPublic)
-def read_member(user_id: int, caller: MemberAccess, session: SessionDep) -> UserPublic:
+def read_member(user_id: ObjectId, caller: MemberAccess, session: SessionDep) -> UserPublic:
     """One member of the caller's team (users of other teams are not found)."""
     return accounts.user_public(session, get_in_team(session, User, user_id, caller, what="User"))
 

@@ -11,7 +11,9 @@ from sqlmodel._compat import SQLModelConfig as ConfigDict
 RoleName = Literal["admin", "user", "viewer"]
 USERNAME_PATTERN = r"^[A-Za-z0-9_.-]{3,64}$"
 # Deliberately loose: the address is only shown back; nothing is mailed to it.
-EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+EMAIL_PATTERN = r"^[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]+$"
+# Printable text only: names are shown in editors and logs.
+NAME_PATTERN = r"^[^\x00-\x1f\x7f]+$"
 
 
 class UserBase(SQLModel):
@@ -41,7 +43,9 @@ class UserCreate(UserBase):
     )
     password: str = Field(min_length=1, max_length=1024)
     invite_token: str | None = Field(default=None, max_length=4096)
-    team_name: str | None = Field(default=None, min_length=1, max_length=100)
+    team_name: str | None = Field(
+        default=None, min_length=1, max_length=100, schema_extra={"pattern": NAME_PATTERN}
+    )
 
 
 class UserUpdateMe(SQLModel):

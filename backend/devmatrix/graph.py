@@ -18,6 +18,7 @@ from typing import NamedTuple
 
 import networkx as nx
 
+from devmatrix.code.atomizer import gc_paused
 from devmatrix.code.atoms import CodeAtom
 from devmatrix.code.symbols import resolve_edges
 
@@ -73,8 +74,9 @@ class DependencyGraph:
 
 def build_graph(atoms: Sequence[CodeAtom]) -> DependencyGraph:
     """Resolve every atom's references and build the graph; cycles never raise."""
-    pairs = resolve_edges(atoms)
-    return graph_from_edges([a.id for a in atoms], pairs)
+    with gc_paused():
+        pairs = resolve_edges(atoms)
+        return graph_from_edges([a.id for a in atoms], pairs)
 
 
 def graph_from_edges(nodes: Sequence[str], pairs: Sequence[tuple[str, str]]) -> DependencyGraph:

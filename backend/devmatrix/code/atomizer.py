@@ -7,9 +7,11 @@ touch an error and is reported as a warning (the rest of the file is still usefu
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -74,6 +76,22 @@ class Atomization:
 _PROCESS_CACHE = AtomCache()
 
 
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector for a bulk step (reference counting still frees).
+
+    Atomizing allocates millions of small objects that never form cycles (atoms, names, edges);
+    the collector's passes over them cost about a sixth of an atomization of the stdlib.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def process_cache() -> AtomCache:
     """The in-memory cache shared by every atomization in this process."""
     return _PROCESS_CACHE
@@ -89,6 +107,11 @@ def atomize_path(
     if not path.exists():
         raise AtomizeError(f"{path} does not exist.", "Give a folder or a source file to atomize.")
     cache = cache if cache is not None else _PROCESS_CACHE
+    with gc_paused():
+        return _atomize(path, max_file_bytes, cache)
+
+
+def _atomize(path: Path, max_file_bytes: int, cache: AtomCache) -> Atomization:
     root = path if path.is_dir() else path.parent
     atoms: list[CodeAtom] = []
     problems: list[FileProblem] = []

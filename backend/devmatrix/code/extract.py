@@ -66,8 +66,9 @@ def extract_atoms(file: str, source: bytes, spec: LanguageSpec) -> FileAtoms:
     seg_starts, seg_owner = _segments(atoms)
     _attach_constants(atoms, structure, source, seg_starts, seg_owner)
     names, imports = _references(lang, root, source, len(atoms), seg_starts, seg_owner)
+    prefixes = tuple(f"{word}." for word in lang.receivers)
     built = [
-        _finish(file, draft, atoms, source, names[i], imports[i], lang.receivers)
+        _finish(file, draft, atoms, source, names[i], imports[i], lang.receivers, prefixes)
         for i, draft in enumerate(atoms)
     ]
     lines = source.count(b"\n") + (1 if source and not source.endswith(b"\n") else 0)
@@ -253,25 +254,33 @@ def _references(
     count: int,
     seg_starts: list[int],
     seg_owner: list[int],
-) -> tuple[list[set[bytes]], list[list[ImportBinding]]]:
+) -> tuple[list[set[str]], list[list[ImportBinding]]]:
     """Names each atom uses (with their dotted chains) and the imports written inside it."""
     captures = QueryCursor(lang.references).captures(root)
-    names: list[set[bytes]] = [set() for _ in range(count)]
+    names: list[set[str]] = [set() for _ in range(count)]
+    adds = [found.add for found in names]
+    # Most files are ASCII: slicing the decoded text then gives names without a decode each.
+    text = source.decode("ascii") if source.isascii() else None
     size = len(source)
+    chain = _CHAIN.match
+    # A sentinel segment before byte 0, so every position has an owner index (-1 = none).
+    starts, owners = [-1, *seg_starts], [-1, *seg_owner]
     for node in captures.get("name.reference", ()):
         start = node.start_byte
         if start and source[start - 1] == _DOT:
             continue  # a member: read with the head of its chain
-        i = bisect_right(seg_starts, start) - 1
-        owner = seg_owner[i] if i >= 0 else -1
+        owner = owners[bisect_right(starts, start) - 1]
         if owner < 0:
             continue
         end = node.end_byte
         if end < size and source[end] == _DOT:
-            chain = _CHAIN.match(source, end)
-            if chain is not None:
-                end = chain.end()
-        names[owner].add(source[start:end])
+            found = chain(source, end)
+            if found is not None:
+                end = found.end()
+        if text is not None:
+            adds[owner](text[start:end])
+        else:
+            adds[owner](source[start:end].decode("utf-8", "replace"))
     imports: list[list[ImportBinding]] = [[] for _ in range(count)]
     for node in _in_source_order(captures.get("import", ())):
         owner = _owner(node.start_byte, seg_starts, seg_owner)
@@ -312,21 +321,19 @@ def _finish(
     draft: _Draft,
     atoms: list[_Draft],
     source: bytes,
-    names: set[bytes],
+    names: set[str],
     imports: list[ImportBinding],
     receivers: frozenset[str],
+    receiver_prefixes: tuple[str, ...],
 ) -> CodeAtom:
     """Freeze a draft; `self.x` in a class member becomes `Class.x` so resolution needs no language."""
     owner_class = draft.qualified.rpartition(".")[0] if draft.kind in ("method", "test") else ""
-    references: set[str] = set()
-    for raw in names:
-        name = raw.decode("utf-8", "replace")
-        head, dot, rest = name.partition(".")
-        if head in receivers:
-            if owner_class and dot:
-                references.add(f"{owner_class}.{rest}")
-            continue
-        references.add(name)
+    references = names
+    own = [n for n in names if n in receivers or n.startswith(receiver_prefixes)]
+    if own:
+        references = names.difference(own)
+        if owner_class:
+            references.update(f"{owner_class}.{n.partition('.')[2]}" for n in own if "." in n)
     if draft.kind in ("constants", "imports"):
         first_line = source[draft.start : draft.end].split(b"\n", 1)[0]
         signature = first_line.decode("utf-8", "replace").strip()

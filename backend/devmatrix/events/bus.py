@@ -54,6 +54,11 @@ def _deliver(sub: Subscriber, item: StoredEvent | _Lagged) -> None:
     sub.queue.put_nowait(item)
 
 
+def _deliver_all(subs: list[Subscriber], item: StoredEvent | _Lagged) -> None:
+    for sub in subs:
+        _deliver(sub, item)
+
+
 class Fanout:
     """The subscribers of this process, fed from any thread."""
 
@@ -85,13 +90,18 @@ class Fanout:
     def _send(self, item: StoredEvent | _Lagged) -> None:
         with self._lock:
             subs = list(self._subs)
+        # One wake-up per event loop, not per subscriber: 100 subscribers cost one hand-over.
+        by_loop: dict[asyncio.AbstractEventLoop, list[Subscriber]] = {}
         for sub in subs:
             if isinstance(item, StoredEvent) and not item.matches(sub.plan_id, sub.team_id):
                 continue
+            by_loop.setdefault(sub.loop, []).append(sub)
+        for loop, group in by_loop.items():
             try:
-                sub.loop.call_soon_threadsafe(_deliver, sub, item)
-            except RuntimeError:  # the subscriber's loop is closed: it can never read again
-                self.remove(sub)
+                loop.call_soon_threadsafe(_deliver_all, group, item)
+            except RuntimeError:  # the loop is closed: its subscribers can never read again
+                for sub in group:
+                    self.remove(sub)
 
 
 def store_event(engine: Engine, event: EngineEvent) -> StoredEvent:

@@ -62,6 +62,21 @@ class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
         super().emit(record)
 
 
+_TOKEN_IN_QUERY = re.compile(r"((?:^|[?&])(?:token|access_token)=)[^&\s\"']+")
+
+
+class RedactQueryTokens(logging.Filter):
+    """Masks `token=` query values (the WebSocket may carry one) in uvicorn's connection logs."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                _TOKEN_IN_QUERY.sub(r"\1***", a) if isinstance(a, str) else a for a in record.args
+            )
+        record.msg = _TOKEN_IN_QUERY.sub(r"\1***", str(record.msg))
+        return True
+
+
 def configure_json_logging(level: int = logging.INFO, stream: Any = None) -> logging.Handler:
     """Send the `devmatrix*` loggers' records to `stream` (stderr) as JSON lines; idempotent."""
     handler = logging.StreamHandler(stream) if stream else _StderrHandler()
@@ -73,6 +88,9 @@ def configure_json_logging(level: int = logging.INFO, stream: Any = None) -> log
             logger.removeHandler(old)
         logger.addHandler(handler)
         logger.setLevel(level)
+    uvicorn_log = logging.getLogger("uvicorn.error")
+    if not any(isinstance(f, RedactQueryTokens) for f in uvicorn_log.filters):
+        uvicorn_log.addFilter(RedactQueryTokens())
     return handler
 
 

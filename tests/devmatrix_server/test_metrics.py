@@ -116,3 +116,22 @@ def test_app_shutdown_closes_the_event_bus(app: FastAPI, monkeypatch: pytest.Mon
         assert client.get("/api/v1/metrics").status_code == 200
         assert closed == []
     assert closed == [True]
+
+
+def test_websocket_tokens_are_masked_in_uvicorn_logs(app: FastAPI) -> None:
+    buffer = io.StringIO()
+    configure_json_logging(stream=buffer)
+    seen = io.StringIO()
+    handler = logging.StreamHandler(seen)
+    uvicorn_log = logging.getLogger("uvicorn.error")
+    uvicorn_log.addHandler(handler)
+    try:
+        uvicorn_log.warning(
+            '%s - "WebSocket %s" [accepted]',
+            "127.0.0.1:5000",
+            "/api/v1/events?plan_id=3&token=eyJsecret.part.sig",
+        )
+    finally:
+        uvicorn_log.removeHandler(handler)
+    assert "eyJsecret" not in seen.getvalue()
+    assert "/api/v1/events?plan_id=3&token=***" in seen.getvalue()

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
+from fastapi.testclient import TestClient
 from sqlmodel import select
 
-from devmatrix.storage.models import AuthSession, SecurityEvent, User, utcnow
+from devmatrix.storage.models import AuthSession, RefreshToken, SecurityEvent, User, utcnow
 
 PASSWORD = "orbit velvet cactus lantern"
 
@@ -184,3 +187,23 @@ def test_deactivated_user_cannot_log_in_or_use_tokens(sqlite_api):
     answer = api.client.post("/api/v1/auth/login", json={"username": "ada", "password": PASSWORD})
     assert answer.status_code == 401
     assert "deactivated" in answer.json()["detail"]
+
+
+def test_concurrent_refreshes_with_one_token_issue_one_pair(api):
+    api.register("ada")
+    pair = api.login("ada")
+    barrier = threading.Barrier(4)
+
+    def refresh(_: int) -> int:
+        client = TestClient(api.app)
+        barrier.wait()
+        return client.post(
+            "/api/v1/auth/refresh", json={"refresh_token": pair["refresh_token"]}
+        ).status_code
+
+    with ThreadPoolExecutor(4) as pool:
+        statuses = sorted(pool.map(refresh, range(4)))
+    assert statuses == [200, 401, 401, 401]
+    with api.session() as session:
+        assert len(session.exec(select(RefreshToken)).all()) == 2  # the login's and one new one
+        assert session.exec(select(AuthSession)).one().revoked_reason == "refresh token reuse"

@@ -11,6 +11,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from devmatrix.config import Settings
@@ -86,28 +87,32 @@ def rotate(
 ) -> TokenPair:
     """Spend `refresh_token` and issue a new pair; reuse or an expired session revokes it. Commits."""
     claims = decode_token(settings, refresh_token, purpose="refresh")
-    row = session.exec(
-        select(RefreshToken).where(RefreshToken.jti == claims["jti"]).with_for_update()
-    ).first()
+    row = session.get(RefreshToken, claims["jti"])
     auth = session.get(AuthSession, row.session_id) if row else None
     if row is None or auth is None or str(auth.user_id) != claims["sub"]:
         raise AuthenticationFailed("The refresh token is not known.", "Log in again.")
-    now = utcnow()
     if auth.revoked_at is not None:
         raise AuthenticationFailed("The session was ended.", "Log in again.")
-    if row.used_at is not None:
+    now = utcnow()
+    expired = _timeout_reason(settings, auth, now)
+    if expired:
+        revoke_session(session, auth, reason=expired)
+        raise AuthenticationFailed(f"The session timed out ({expired}).", "Log in again.")
+    # Spend the token with one conditional UPDATE: of two concurrent refreshes with the same
+    # token exactly one wins, on SQLite and PostgreSQL alike; the loser counts as reuse.
+    spent = session.connection().execute(
+        update(RefreshToken)
+        .where(col(RefreshToken.jti) == row.jti, col(RefreshToken.used_at).is_(None))
+        .values(used_at=now)
+    )
+    if spent.rowcount != 1:
+        session.refresh(row)
         _revoke_for_reuse(session, auth, row, ip=ip)
         raise AuthenticationFailed(
             "This refresh token was already used, so the session was ended for safety.",
             "Log in again; if you did not refresh twice, someone may have copied your token.",
         )
-    expired = _timeout_reason(settings, auth, now)
-    if expired:
-        revoke_session(session, auth, reason=expired)
-        raise AuthenticationFailed(f"The session timed out ({expired}).", "Log in again.")
-    row.used_at = now
     auth.last_seen_at = now
-    session.add(row)
     session.add(auth)
     pair = _issue_pair(session, settings, auth, now=now)
     session.commit()

@@ -19,10 +19,11 @@ from devmatrix.config import Settings, load_settings
 from devmatrix.events import AtomStarted, EventBus, PlanCreated, build_event_bus
 from devmatrix.storage import migrate
 from devmatrix.storage.db import create_db_engine
-from devmatrix.storage.models import MasterPlan, Team, User
+from devmatrix.storage.models import AuthSession, MasterPlan, Team, User
 from devmatrix_server.accounts import role_id, seed_roles
 from devmatrix_server.observability import install_ops
-from devmatrix_server.security.sessions import start_session
+from devmatrix_server.security.jwt import decode_token
+from devmatrix_server.security.sessions import revoke_session, start_session
 from devmatrix_server.security.tokens import create_token
 
 
@@ -194,3 +195,22 @@ def test_idle_stream_sends_heartbeat_pings(world: World) -> None:
     with world.client.websocket_connect(f"/api/v1/events?token={world.alice}") as ws:
         ws.receive_json()
         assert ws.receive_json() == {"type": "ping"}
+
+
+def test_stream_ends_when_the_login_session_is_revoked(world: World) -> None:
+    settings = world.client.app.state.settings  # type: ignore[attr-defined]
+    sid = decode_token(settings, world.alice, purpose="access")["sid"]
+    with world.client.websocket_connect(f"/api/v1/events?token={world.alice}") as ws:
+        ws.receive_json()
+        assert ws.receive_json() == {"type": "ping"}  # still allowed
+        with Session(world.client.app.state.engine) as session:  # type: ignore[attr-defined]
+            auth = session.get(AuthSession, sid)
+            assert auth is not None
+            revoke_session(session, auth, reason="logout")
+            session.commit()
+        message = next_event(ws)
+        assert message["type"] == "error"
+        assert "last_event_id" in message["detail"]
+        with pytest.raises(WebSocketDisconnect) as closed:
+            ws.receive_json()
+    assert closed.value.code == 1008

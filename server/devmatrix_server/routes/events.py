@@ -49,7 +49,20 @@ async def event_stream(
         await _refuse(websocket, str(exc))
         return
     bus: EventBus = websocket.app.state.event_bus
-    await _stream(websocket, bus, caller, plan_id, last_event_id, settings.events_heartbeat_seconds)
+
+    async def still_allowed() -> None:
+        # Logout, revocation, expiry or deactivation must end a long-lived stream too.
+        await asyncio.to_thread(_authenticate, websocket, settings, raw)
+
+    await _stream(
+        websocket,
+        bus,
+        caller,
+        plan_id,
+        last_event_id,
+        settings.events_heartbeat_seconds,
+        still_allowed,
+    )
 
 
 async def _first_message_token(websocket: WebSocket) -> str:
@@ -90,6 +103,7 @@ async def _stream(
     plan_id: int | None,
     last_event_id: int | None,
     heartbeat: float,
+    still_allowed: Callable[[], Awaitable[None]],
 ) -> None:
     lock = asyncio.Lock()
 
@@ -108,6 +122,14 @@ async def _stream(
     async def ping() -> None:
         while True:
             await asyncio.sleep(heartbeat)
+            try:
+                await still_allowed()
+            except (DevMatrixError, ValueError) as exc:
+                async with lock:
+                    await _refuse(
+                        websocket, f"{exc} Reconnect with a valid token and last_event_id."
+                    )
+                return
             await send({"type": "ping"})
 
     async def read_until_closed() -> None:

@@ -38,9 +38,19 @@ class DependencyGraph:
     edges: tuple[Edge, ...]
     cycles: tuple[tuple[str, ...], ...]
     units: tuple[tuple[str, ...], ...]
-    unit_of: dict[str, int]
-    unit_edges: tuple[tuple[int, int], ...]
     unit_waves: tuple[tuple[int, ...], ...]
+
+    @cached_property
+    def unit_of(self) -> dict[str, int]:
+        """The unit of every atom."""
+        return {atom: unit for unit, members in enumerate(self.units) for atom in members}
+
+    @cached_property
+    def unit_edges(self) -> tuple[tuple[int, int], ...]:
+        """(dependency unit, dependent unit) pairs, sorted."""
+        unit_of = self.unit_of
+        pairs = {(unit_of[e.target], unit_of[e.source]) for e in self.edges}
+        return tuple(sorted((a, b) for a, b in pairs if a != b))
 
     def waves(self) -> list[list[str]]:
         """Topological generations of the units, as atom ids: wave 0 uses nothing."""
@@ -87,13 +97,7 @@ def graph_from_edges(nodes: Sequence[str], pairs: Sequence[tuple[str, str]]) -> 
         dependents.setdefault(used, {})[user] = None
         dependents.setdefault(user, {})
     components = _components(dependents)
-    component_of = {atom: i for i, members in enumerate(components) for atom in members}
-    condensed = {
-        (component_of[used], component_of[user])
-        for user, used in pairs
-        if component_of[used] != component_of[user]
-    }
-    generations = _generations(len(components), condensed)
+    generations = _generations(components, dependents)
     order = [u for wave in generations for u in wave]
     renumber = {old: new for new, old in enumerate(order)}
     return DependencyGraph(
@@ -101,8 +105,6 @@ def graph_from_edges(nodes: Sequence[str], pairs: Sequence[tuple[str, str]]) -> 
         edges=tuple(map(Edge._make, pairs)),
         cycles=tuple(sorted(c for c in components if len(c) > 1)),
         units=tuple(components[u] for u in order),
-        unit_of={atom: renumber[u] for atom, u in component_of.items()},
-        unit_edges=tuple(sorted((renumber[a], renumber[b]) for a, b in condensed)),
         unit_waves=tuple(tuple(renumber[u] for u in wave) for wave in generations),
     )
 
@@ -148,22 +150,21 @@ def _components(successors: dict[str, dict[str, None]]) -> list[tuple[str, ...]]
     return found
 
 
-def _generations(count: int, edges: set[tuple[int, int]]) -> list[list[int]]:
-    """Topological generations of a DAG over `range(count)`, each sorted (Kahn's layers)."""
-    after: list[list[int]] = [[] for _ in range(count)]
-    waiting = [0] * count
-    for before, later in edges:
-        after[before].append(later)
-        waiting[later] += 1
-    wave = [u for u in range(count) if not waiting[u]]
-    generations: list[list[int]] = []
-    while wave:
-        generations.append(wave)
-        ready: list[int] = []
-        for unit in wave:
-            for later in after[unit]:
-                waiting[later] -= 1
-                if not waiting[later]:
-                    ready.append(later)
-        wave = sorted(ready)
+def _generations(
+    components: list[tuple[str, ...]], dependents: dict[str, dict[str, None]]
+) -> list[list[int]]:
+    """Topological generations of the condensed DAG, each sorted: a unit's wave is one past
+    the latest wave of the units it uses (Tarjan found dependents first, so go backwards)."""
+    component_of = {atom: i for i, members in enumerate(components) for atom in members}
+    wave_of = [0] * len(components)
+    for unit in range(len(components) - 1, -1, -1):
+        later = wave_of[unit] + 1
+        for atom in components[unit]:
+            for user in dependents[atom]:
+                other = component_of[user]
+                if other != unit and wave_of[other] < later:
+                    wave_of[other] = later
+    generations: list[list[int]] = [[] for _ in range(max(wave_of, default=-1) + 1)]
+    for unit, wave in enumerate(wave_of):
+        generations[wave].append(unit)
     return generations

@@ -9,6 +9,7 @@ loops over its captures are kept to a few integer comparisons per name.
 from __future__ import annotations
 
 import re
+from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -223,6 +224,17 @@ def _segments(atoms: list[_Draft]) -> tuple[list[int], list[int]]:
     return starts, owners
 
 
+def _owner_map(size: int, starts: list[int], owners: list[int]) -> array[int]:
+    """The owning atom of every byte (-1 for none): one index per name instead of a search."""
+    owner_at = array("i", [-1]) * (size + 1)
+    bounds = [*starts, size + 1]
+    for i, owner in enumerate(owners):
+        if owner >= 0 and bounds[i] <= size:
+            end = min(bounds[i + 1], size + 1)
+            owner_at[bounds[i] : end] = array("i", [owner]) * (end - bounds[i])
+    return owner_at
+
+
 def _owner(position: int, starts: list[int], owners: list[int]) -> int:
     i = bisect_right(starts, position) - 1
     return owners[i] if i >= 0 else -1
@@ -263,13 +275,12 @@ def _references(
     text = source.decode("ascii") if source.isascii() else None
     size = len(source)
     chain = _CHAIN.match
-    # A sentinel segment before byte 0, so every position has an owner index (-1 = none).
-    starts, owners = [-1, *seg_starts], [-1, *seg_owner]
+    owner_at = _owner_map(size, seg_starts, seg_owner)
     for node in captures.get("name.reference", ()):
         start = node.start_byte
         if start and source[start - 1] == _DOT:
             continue  # a member: read with the head of its chain
-        owner = owners[bisect_right(starts, start) - 1]
+        owner = owner_at[start]
         if owner < 0:
             continue
         end = node.end_byte

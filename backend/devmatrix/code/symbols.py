@@ -59,7 +59,12 @@ class SymbolIndex:
         # of a file (and re-exports from every importer): each is answered once.
         self._lookups: dict[tuple[str, tuple[str, ...], int], str | None] = {}
         self._modules: dict[tuple[ImportBinding, str], str | None] = {}
-        self._file_level: dict[tuple[str, str], tuple[str | None, bool]] = {}
+        self._answers: dict[str, dict[str, str | None]] = {}
+        # A name whose head no file defines or imports resolves to nothing (locals, builtins).
+        self.heads = {key.partition(".")[0] for table in self.symbols.values() for key in table}
+        self.heads.update(
+            local.partition(".")[0] for table in self.bindings.values() for local in table
+        )
 
     def _bind(self, file: str, imports: Iterable[ImportBinding]) -> None:
         for binding in imports:
@@ -158,36 +163,39 @@ class SymbolIndex:
         if atom.imports and atom.kind not in _BLOCK_KINDS:
             own = {b.local: b for b in atom.imports if b.symbol != "*"}
         file = atom.file
+        # What the file alone decides, shared by every atom of the file without own imports.
+        answers = self._answers.setdefault(file, {})
+
+        heads = self.heads
 
         def resolve(reference: str) -> str | None:
-            parts = reference.split(".")
+            head = reference.partition(".")[0]
             # A nested function shadows a module-level name of the same name.
-            if parts[0] in nested:
+            if head in nested:
                 return None
-            local, head_is_local = self._in_file(file, reference, parts)
-            if local is not None:
-                return local
             if own:
-                found = self._through_imports(file, parts, own, 1)
-                if found is not None:
-                    return found
-            return None if head_is_local else self.lookup(file, parts, 1)
+                return self._answer(file, reference, own)
+            if head not in heads:
+                return None
+            if reference not in answers:
+                answers[reference] = self._answer(file, reference, own)
+            return answers[reference]
 
         return resolve
 
-    def _in_file(self, file: str, reference: str, parts: list[str]) -> tuple[str | None, bool]:
-        """The atom of `file` defining `reference` itself, and whether its head is defined there."""
-        key = (file, reference)
-        found = self._file_level.get(key)
-        if found is None:
-            local = self.symbols.get(file, {})
-            hit = None
-            for k in range(min(len(parts), 2), 0, -1):
-                hit = local.get(".".join(parts[:k]))
-                if hit is not None:
-                    break
-            found = self._file_level[key] = (hit, parts[0] in local)
-        return found
+    def _answer(self, file: str, reference: str, own: dict[str, ImportBinding]) -> str | None:
+        """Resolve in `file` itself, then through the atom's `own` imports, then the file's."""
+        parts = reference.split(".")
+        local = self.symbols.get(file, {})
+        for k in range(min(len(parts), 2), 0, -1):
+            found = local.get(".".join(parts[:k]))
+            if found is not None:
+                return found
+        if own:
+            found = self._through_imports(file, parts, own, 1)
+            if found is not None:
+                return found
+        return None if parts[0] in local else self.lookup(file, parts, 1)
 
 
 def resolve_edges(atoms: Sequence[CodeAtom]) -> list[tuple[str, str]]:

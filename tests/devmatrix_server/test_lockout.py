@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlmodel import select
 
 from devmatrix.storage.models import SecurityEvent, User, utcnow
@@ -92,3 +95,28 @@ def test_burst_event_names_the_account_and_address(sqlite_api):
     assert event.kind == "failed_login_burst"
     assert event.ip == "127.0.0.1"
     assert event.detail["username"] == "ada"
+
+
+def test_parallel_guesses_cannot_outrun_the_lockout(api):
+    api.register("ada")
+    barrier = threading.Barrier(8)
+
+    def guess(_: int) -> int:
+        client = TestClient(api.app)
+        barrier.wait()
+        return client.post(
+            "/api/v1/auth/login", json={"username": "ada", "password": "wrong password!!"}
+        ).status_code
+
+    with ThreadPoolExecutor(8) as pool:
+        statuses = list(pool.map(guess, range(8)))
+    assert set(statuses) <= {401, 423}
+    with api.session() as session:
+        user = session.exec(select(User)).one()
+        locks = session.exec(select(SecurityEvent).where(SecurityEvent.kind == "account_locked"))
+        assert len(locks.all()) == 1
+    # Eight guesses: five lock the account, the others either arrive locked or count again.
+    assert user.lockout_count == 1
+    assert user.locked_until is not None
+    answer = api.client.post("/api/v1/auth/login", json={"username": "ada", "password": PASSWORD})
+    assert answer.status_code == 423

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import math
 from datetime import timedelta
+from typing import Any
 
-from sqlmodel import Session
+from sqlalchemy import update
+from sqlmodel import Session, col
 
 from devmatrix.storage.models import SecurityEvent, User, utcnow
 from devmatrix_server.errors import AccountLocked
@@ -39,38 +41,48 @@ def ensure_not_locked(user: User) -> None:
 
 
 def record_failure(session: Session, user: User, *, ip: str | None) -> None:
-    """Count a failed login for `user`, locking the account on the fifth; commits."""
-    user.failed_logins += 1
-    if user.failed_logins == BURST_FAILURES:
-        session.add(
-            SecurityEvent(
-                kind="failed_login_burst",
-                severity="warning",
-                user_id=user.id,
-                ip=ip,
-                detail={"failed_logins": user.failed_logins, "username": user.username},
+    """Count a failed login for `user`, locking the account on the fifth; commits.
+
+    Counting is one atomic UPDATE, so parallel guesses cannot lose increments and get extra tries.
+    """
+    connection = session.connection()
+    failures = connection.execute(
+        update(User)
+        .where(col(User.id) == user.id)
+        .values(failed_logins=col(User.failed_logins) + 1)
+        .returning(col(User.failed_logins))
+    ).scalar_one()
+    if failures == BURST_FAILURES:
+        session.add(_event(user, "failed_login_burst", "warning", ip, failed_logins=failures))
+    if failures >= MAX_FAILURES:
+        # Only the request that resets the counter locks, so one burst is one lockout.
+        lockouts = connection.execute(
+            update(User)
+            .where(col(User.id) == user.id, col(User.failed_logins) >= MAX_FAILURES)
+            .values(failed_logins=0, lockout_count=col(User.lockout_count) + 1)
+            .returning(col(User.lockout_count))
+        ).scalar_one_or_none()
+        if lockouts is not None:
+            duration = lockout_duration(lockouts - 1)
+            connection.execute(
+                update(User).where(col(User.id) == user.id).values(locked_until=utcnow() + duration)
             )
-        )
-    if user.failed_logins >= MAX_FAILURES:
-        duration = lockout_duration(user.lockout_count)
-        user.locked_until = utcnow() + duration
-        user.lockout_count += 1
-        user.failed_logins = 0
-        session.add(
-            SecurityEvent(
-                kind="account_locked",
-                severity="high",
-                user_id=user.id,
-                ip=ip,
-                detail={
-                    "username": user.username,
-                    "lockout_count": user.lockout_count,
-                    "minutes": int(duration.total_seconds() // 60),
-                },
+            minutes = int(duration.total_seconds() // 60)
+            session.add(
+                _event(user, "account_locked", "high", ip, lockout_count=lockouts, minutes=minutes)
             )
-        )
-    session.add(user)
     session.commit()
+    session.refresh(user)
+
+
+def _event(user: User, kind: str, severity: str, ip: str | None, **detail: Any) -> SecurityEvent:
+    return SecurityEvent(
+        kind=kind,
+        severity=severity,
+        user_id=user.id,
+        ip=ip,
+        detail={"username": user.username, **detail},
+    )
 
 
 def record_success(session: Session, user: User) -> None:

@@ -203,7 +203,7 @@ def install_ops(app: FastAPI, settings: Settings) -> None:
         expose_headers=[HEADER, "Retry-After"],
     )
     install_security_webhooks(settings, engine)
-    install_metrics(app, app.state.event_bus)
+    install_metrics(app, app.state.event_bus, engine)
     app.include_router(events.router)
     _close_bus_on_shutdown(app)
 

@@ -12,12 +12,13 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
+from sqlmodel import Session
 
 from devmatrix.config import load_settings
 from devmatrix.events import PlanCreated
 from devmatrix.storage import migrate
 from devmatrix.storage.db import create_db_engine
-from devmatrix_server.metrics import record_llm_usage
+from devmatrix.storage.models import UsageRecord
 from devmatrix_server.observability import configure_json_logging, install_ops
 
 
@@ -74,7 +75,19 @@ def test_requests_are_counted_by_route_template_and_status(app: FastAPI) -> None
 def test_llm_usage_and_published_events_are_exposed(app: FastAPI) -> None:
     client = TestClient(app)
     before = scrape(client)
-    record_llm_usage("scripted", "m-1", input_tokens=120, output_tokens=30, cost_usd=0.25)
+    with Session(app.state.engine) as session:
+        for tokens_in, spent in ((100, 0.2), (20, 0.05)):
+            session.add(
+                UsageRecord(
+                    provider="scripted",
+                    model="m-1",
+                    input_tokens=tokens_in,
+                    output_tokens=30,
+                    cache_read_tokens=7,
+                    cost_usd=spent,
+                )
+            )
+        session.commit()
     app.state.event_bus.publish(PlanCreated())
     app.state.event_bus.publish(PlanCreated())
     after = scrape(client)
@@ -84,8 +97,10 @@ def test_llm_usage_and_published_events_are_exposed(app: FastAPI) -> None:
 
     tokens = "devmatrix_llm_tokens_total"
     assert delta(tokens, provider="scripted", model="m-1", kind="input") == 120
-    assert delta(tokens, provider="scripted", model="m-1", kind="output") == 30
+    assert delta(tokens, provider="scripted", model="m-1", kind="output") == 60
+    assert delta(tokens, provider="scripted", model="m-1", kind="cache_read") == 14
     assert delta("devmatrix_llm_cost_usd_total", provider="scripted", model="m-1") == 0.25
+    assert delta("devmatrix_llm_calls_total", provider="scripted", model="m-1") == 2
     assert delta("devmatrix_events_published_total", type="plan_created") == 2
 
 

@@ -257,6 +257,12 @@ class RateLimitMiddleware:
         }
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            # Connection attempts count per address; the stream itself is long-lived.
+            decision = await self.limiter.hit(f"ws:ip:{client_ip(scope)}", self.tiers["anonymous"])
+            if not decision.allowed:
+                await send({"type": "websocket.close", "code": 1008, "reason": "rate limited"})
+                return
         if scope["type"] != "http" or scope["method"] == "OPTIONS":
             await self.app(scope, receive, send)
             return

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlmodel import Session, select
+from starlette.websockets import WebSocketDisconnect
 
 from devmatrix.config import Settings, load_settings
 from devmatrix.errors import ConfigError
@@ -193,3 +194,18 @@ async def test_unreachable_redis_fails_open(caplog: pytest.LogCaptureFixture) ->
     decision = await limiter.hit("k", Rate(1, 60))
     assert decision.allowed
     assert "rate limit not applied" in caplog.text
+
+
+def test_websocket_connection_attempts_are_limited_per_ip(engine: Engine) -> None:
+    app = make_app(settings_with(), engine)
+    client = TestClient(app, client=("10.0.0.7", 1))
+    for _ in range(3):  # anonymous tier: 3/minute; each attempt is refused by the route itself
+        with client.websocket_connect("/api/v1/events?token=bad") as ws:
+            assert ws.receive_json()["type"] == "error"
+    with (
+        pytest.raises(WebSocketDisconnect) as refused,
+        client.websocket_connect("/api/v1/events?token=bad"),
+    ):
+        pass
+    assert refused.value.code == 1008
+    assert statuses(TestClient(app, client=("10.0.0.8", 1)), 1) == [200]

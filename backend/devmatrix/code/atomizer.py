@@ -116,7 +116,7 @@ def _atomize(path: Path, max_file_bytes: int, cache: AtomCache) -> Atomization:
     atoms: list[CodeAtom] = []
     problems: list[FileProblem] = []
     files = lines = 0
-    for file, spec in _source_files(path, problems):
+    for file, spec in source_files(path, problems):
         relative = file.relative_to(root).as_posix()
         source = _read(file, relative, max_file_bytes, problems)
         if source is None:
@@ -137,8 +137,9 @@ def _atomize(path: Path, max_file_bytes: int, cache: AtomCache) -> Atomization:
     return Atomization(tuple(atoms), tuple(problems), files, lines)
 
 
-def _source_files(path: Path, problems: list[FileProblem]) -> Iterator[tuple[Path, LanguageSpec]]:
-    """Source files under `path` in a stable order; unreadable folders become problems."""
+def source_files(path: Path, problems: list[FileProblem]) -> Iterator[tuple[Path, LanguageSpec]]:
+    """Source files under `path` and their language, in a stable order; unreadable folders
+    are recorded in `problems`."""
     if path.is_file():
         spec = language_for(path.name)
         if spec is None:

@@ -10,6 +10,8 @@ from devmatrix.errors import ConfigError
 from devmatrix.storage.models import SecurityEvent
 from devmatrix_server.deps import ip_allowed
 
+PASSWORD = "orbit velvet cactus lantern"
+
 
 @pytest.mark.parametrize(
     ("host", "allowlist", "allowed"),
@@ -74,3 +76,36 @@ def test_own_email_change_and_conflict(sqlite_api):
         "/api/v1/users/me", json={"email": "grace@example.com"}, headers=headers
     )
     assert taken.status_code == 409
+
+
+def test_password_change_checks_policy_and_ends_other_sessions(sqlite_api):
+    api = sqlite_api
+    api.register("ada")
+    api.register("vic", invite_token=api.invite(api.headers("ada"), role="viewer"))
+    other, current = api.login("vic"), api.login("vic")
+    url = "/api/v1/users/me/password"
+    headers = {"Authorization": f"Bearer {current['access_token']}"}
+    new = "quartz meadow bicycle thunder"
+    wrong = api.client.post(
+        url, json={"current_password": "x" * 14, "new_password": new}, headers=headers
+    )
+    assert wrong.status_code == 401
+    weak = api.client.post(
+        url,
+        json={"current_password": PASSWORD, "new_password": "passwordpassword"},
+        headers=headers,
+    )
+    assert weak.status_code == 422
+    changed = api.client.post(
+        url, json={"current_password": PASSWORD, "new_password": new}, headers=headers
+    )
+    assert changed.status_code == 204  # viewers may change their own password
+    assert api.client.get("/api/v1/auth/me", headers=headers).status_code == 200
+    stale = {"Authorization": f"Bearer {other['access_token']}"}
+    assert api.client.get("/api/v1/auth/me", headers=stale).status_code == 401
+    old = api.client.post("/api/v1/auth/login", json={"username": "vic", "password": PASSWORD})
+    assert old.status_code == 401
+    assert (
+        api.client.post("/api/v1/auth/login", json={"username": "vic", "password": new}).status_code
+        == 200
+    )

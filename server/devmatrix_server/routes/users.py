@@ -5,21 +5,30 @@ from __future__ import annotations
 from functools import partial
 
 from fastapi import APIRouter, status
-from sqlmodel import select
+from sqlmodel import col, select
 
-from devmatrix.storage.models import User
+from devmatrix.storage.models import AuthSession, User
 from devmatrix_server import accounts
 from devmatrix_server.deps import (
     AdminUser,
     MemberAccess,
     ObjectId,
     SessionDep,
+    SessionUser,
     SettingsDep,
     get_in_team,
 )
-from devmatrix_server.errors import Conflict
+from devmatrix_server.errors import AuthenticationFailed, Conflict
 from devmatrix_server.pagination import Page, PageParams, paginate
-from devmatrix_server.schemas.users import InviteCreate, InvitePublic, UserPublic, UserUpdateMe
+from devmatrix_server.schemas.users import (
+    InviteCreate,
+    InvitePublic,
+    PasswordChange,
+    UserPublic,
+    UserUpdateMe,
+)
+from devmatrix_server.security import passwords
+from devmatrix_server.security.sessions import revoke_session
 
 router = APIRouter(prefix="/api/v1/users", tags=["users"])
 
@@ -42,6 +51,27 @@ def update_me(data: UserUpdateMe, caller: MemberAccess, session: SessionDep) -> 
         session.add(user)
         session.commit()
     return accounts.user_public(session, user)
+
+
+@router.post("/me/password", status_code=status.HTTP_204_NO_CONTENT)
+def change_password(
+    data: PasswordChange, caller: SessionUser, session: SessionDep, settings: SettingsDep
+) -> None:
+    """Change the caller's password (from a login session, also for viewers); other sessions end."""
+    user = caller.user
+    if not passwords.verify_password(settings, user.password_hash, data.current_password):
+        raise AuthenticationFailed("The current password is wrong.", "Enter it again.")
+    passwords.check_password_policy(data.new_password, user_inputs=[user.username, user.email])
+    user.password_hash = passwords.hash_password(settings, data.new_password)
+    session.add(user)
+    session.commit()
+    for auth in session.exec(
+        select(AuthSession).where(
+            AuthSession.user_id == caller.user_id, col(AuthSession.revoked_at).is_(None)
+        )
+    ).all():
+        if auth.id != caller.session_id:
+            revoke_session(session, auth, reason="password changed")
 
 
 @router.get("", response_model=Page[UserPublic])

@@ -57,6 +57,24 @@ class UserUpdateMe(SQLModel):
     email: str | None = Field(default=None, schema_extra={"pattern": EMAIL_PATTERN}, max_length=254)
 
 
+class PasswordChange(SQLModel):
+    """A new password, confirmed with the current one; other sessions end."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "current_password": "orbit velvet cactus lantern",
+                    "new_password": "quartz meadow bicycle thunder",
+                }
+            ]
+        },
+    )
+    current_password: str = Field(min_length=1, max_length=1024)
+    new_password: str = Field(min_length=1, max_length=1024)
+
+
 class UserAdminUpdate(SQLModel):
     """Changes an admin may make to a member of their team."""
 

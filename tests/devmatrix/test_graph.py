@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
+import random
 from pathlib import Path
 
+import networkx as nx
+
 from devmatrix.code.atomizer import AtomCache, atomize_path
-from devmatrix.graph import DependencyGraph, build_graph
+from devmatrix.graph import DependencyGraph, build_graph, graph_from_edges
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 INV = "shop/billing/invoice.py::"
@@ -90,3 +94,53 @@ def test_javascript_and_typescript_imports_resolve() -> None:
     assert ("store.ts::Store.add", "util.js::<constants>") in edges  # SEPARATOR
     assert ("store.ts::Store.add", "store.ts::Store.key") in edges  # this.key()
     assert ("store.ts::Store.add", "store.ts::Item") in edges  # type reference
+
+
+def random_pairs(seed: int, size: int) -> tuple[list[str], list[tuple[str, str]]]:
+    """A graph with chains, shared dependencies, a few cycles and a self-loop."""
+    rng = random.Random(seed)
+    nodes = [f"n{i:03d}" for i in range(size)]
+    pairs = {(nodes[i], nodes[rng.randrange(i)]) for i in range(1, size) for _ in range(2)}
+    pairs |= {(nodes[rng.randrange(size)], nodes[rng.randrange(size)]) for _ in range(size // 8)}
+    pairs.add(("outside", nodes[0]))  # an atom only the edges name
+    return nodes, sorted(pairs)
+
+
+def test_units_waves_and_chain_agree_with_networkx() -> None:
+    for seed in range(5):
+        nodes, pairs = random_pairs(seed, 120)
+        graph = graph_from_edges(nodes, pairs)
+        reference = nx.DiGraph()
+        reference.add_nodes_from(nodes)
+        reference.add_edges_from((used, user) for user, used in pairs)
+        components = list(nx.strongly_connected_components(reference))
+        dag = nx.condensation(reference, scc=components)
+        members = dag.graph["mapping"]
+        expected_waves = [
+            sorted(a for a, unit in members.items() if unit in set(wave))
+            for wave in nx.topological_generations(dag)
+        ]
+        assert graph.waves() == expected_waves
+        assert set(graph.cycles) == {tuple(sorted(c)) for c in components if len(c) > 1}
+        assert {frozenset(u) for u in graph.units} == {frozenset(c) for c in components}
+        assert all(a in graph.units[graph.unit_of[a]] for a in reference)
+        expected_edges = {
+            (graph.unit_of[used], graph.unit_of[user])
+            for user, used in pairs
+            if graph.unit_of[used] != graph.unit_of[user]
+        }
+        assert set(graph.unit_edges) == expected_edges
+        chain_units = [graph.unit_of[a] for a in graph.longest_chain()]
+        steps = list(dict.fromkeys(chain_units))
+        assert len(steps) == nx.dag_longest_path_length(dag) + 1
+        assert all(pair in expected_edges for pair in itertools.pairwise(steps))
+
+
+def test_empty_graph_has_no_waves_or_chain() -> None:
+    graph = graph_from_edges([], [])
+    assert (graph.waves(), graph.longest_chain(), graph.cycles, graph.unit_edges) == (
+        [],
+        [],
+        (),
+        (),
+    )

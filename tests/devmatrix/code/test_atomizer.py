@@ -117,3 +117,17 @@ def test_cache_hits_on_unchanged_content_and_misses_on_change(tmp_path: Path) ->
 def test_missing_path_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(AtomizeError, match="does not exist"):
         atomize_path(tmp_path / "nope")
+
+
+def test_imports_and_constants_keep_source_order(tmp_path: Path) -> None:
+    # The query cursor hands captures back in an order that varies by run; a later import of
+    # the same name must win, so bindings and defines are kept in source order.
+    modules = [f"mod{i:02d}" for i in range(40)]
+    lines = [f"import {m}" for m in modules]
+    lines += ["from pkg import (" + ", ".join(f"n{i}" for i in range(12)) + ")"]
+    lines += ["", *(f"C{i} = {i}" for i in range(30))]
+    (tmp_path / "order.py").write_text("\n".join(lines) + "\n")
+    atoms = by_id(tmp_path)
+    imports = atoms["order.py::<imports>"]
+    assert [b.local for b in imports.imports] == [*modules, *(f"n{i}" for i in range(12))]
+    assert atoms["order.py::<constants>"].defines == tuple(f"C{i}" for i in range(30))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pyotp
 import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import select
@@ -109,3 +110,26 @@ def test_password_change_checks_policy_and_ends_other_sessions(sqlite_api):
         api.client.post("/api/v1/auth/login", json={"username": "vic", "password": new}).status_code
         == 200
     )
+
+
+def test_admin_resets_a_members_two_factor(sqlite_api):
+    api = sqlite_api
+    api.register("ada")
+    admin = api.headers("ada")
+    bob_id = api.register("bob", invite_token=api.invite(admin))["id"]
+    bob = api.headers("bob")
+    uri = api.client.post("/api/v1/auth/2fa/enrol", headers=bob).json()["otpauth_uri"]
+    code = pyotp.parse_uri(uri).now()
+    assert api.client.post("/api/v1/auth/2fa/verify", json={"code": code}, headers=bob).is_success
+    locked_out = api.client.post(
+        "/api/v1/auth/login", json={"username": "bob", "password": PASSWORD}
+    )
+    assert locked_out.status_code == 401
+    reset = api.client.delete(f"/api/v1/admin/users/{bob_id}/2fa", headers=admin)
+    assert reset.status_code == 204
+    api.login("bob")
+    with api.session() as session:
+        event = session.exec(
+            select(SecurityEvent).where(SecurityEvent.kind == "2fa_disabled")
+        ).one()
+    assert event.detail == {"by": 1}

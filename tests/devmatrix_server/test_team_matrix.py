@@ -20,6 +20,7 @@ ID_ROUTES = {
     ("GET", "/api/v1/admin/users/{user_id}"),
     ("PATCH", "/api/v1/admin/users/{user_id}"),
     ("DELETE", "/api/v1/admin/users/{user_id}"),
+    ("DELETE", "/api/v1/admin/users/{user_id}/2fa"),
     ("DELETE", "/api/v1/auth/tokens/{token_id}"),
 }
 BODIES = {"PATCH": {"role": "viewer", "is_active": False}}
@@ -35,6 +36,8 @@ def build_world(api):
     carol = api.headers("carol")
     ids["dan"] = api.register("dan", invite_token=api.invite(carol, "user"))["id"]
     headers = {name: api.headers(name) for name in ids}
+    for name in ids:  # a TOTP secret each, so a stray 2FA reset would show in the snapshot
+        assert api.client.post("/api/v1/auth/2fa/enrol", headers=headers[name]).status_code == 200
     token_ids = {}
     for name in ids:
         answer = api.client.post(
@@ -72,7 +75,10 @@ def call(api, headers, method, template, object_id):
 
 def snapshot(api):
     with api.session() as session:
-        users = {(u.id, u.team_id, u.role_id, u.is_active) for u in session.exec(select(User))}
+        users = {
+            (u.id, u.team_id, u.role_id, u.is_active, u.totp_secret_encrypted)
+            for u in session.exec(select(User))
+        }
         tokens = {(t.id, t.revoked_at is None) for t in session.exec(select(ApiToken))}
     return users, tokens
 

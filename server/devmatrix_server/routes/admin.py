@@ -70,6 +70,28 @@ def update_user(
     return accounts.user_public(session, user)
 
 
+@router.delete("/{user_id}/2fa", status_code=status.HTTP_204_NO_CONTENT)
+def reset_two_factor(
+    user_id: ObjectId, request: Request, caller: AdminUser, session: SessionDep
+) -> None:
+    """Turn a member's 2FA off (lost phone and recovery codes); they can enrol again after login."""
+    user = get_in_team(session, User, user_id, caller, what="User")
+    user.totp_enabled = False
+    user.totp_secret_encrypted = None
+    user.recovery_code_hashes = []
+    session.add(user)
+    session.add(
+        SecurityEvent(
+            kind="2fa_disabled",
+            severity="warning",
+            user_id=user.id,
+            ip=client_ip(request),
+            detail={"by": caller.user_id},
+        )
+    )
+    session.commit()
+
+
 @router.delete("/{user_id}", status_code=status.HTTP_204_NO_CONTENT)
 def delete_user(user_id: ObjectId, caller: AdminUser, session: SessionDep) -> None:
     """Delete a member; refused while things they own still refer to them (deactivate instead)."""

@@ -65,7 +65,7 @@ def decrypt_secret(settings: Settings, secret_encrypted: str) -> str:
     except InvalidToken:
         raise Conflict(
             "The stored two-factor secret cannot be decrypted with the current server secret.",
-            "An administrator must reset two-factor for this account, then enrol again.",
+            "A team admin can reset it (DELETE /api/v1/admin/users/{id}/2fa); then enrol again.",
         ) from None
 
 

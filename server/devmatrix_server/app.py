@@ -13,9 +13,40 @@ from devmatrix.storage.db import open_database
 from devmatrix_server.accounts import seed_roles
 from devmatrix_server.observability import install_ops
 from devmatrix_server.problems import PROBLEM_RESPONSES, install_problem_handlers
-from devmatrix_server.routes import admin, auth, health, tokens, twofactor, users
+from devmatrix_server.routes import (
+    acceptance,
+    admin,
+    atoms,
+    auth,
+    chat,
+    conversations,
+    execution,
+    graph,
+    health,
+    plans,
+    review,
+    tokens,
+    trace,
+    twofactor,
+    usage,
+    users,
+    validation,
+)
 
 ROUTERS = (health.router, auth.router, twofactor.router, tokens.router, users.router, admin.router)
+DOMAIN_ROUTERS = (
+    conversations.router,
+    chat.router,
+    plans.router,
+    atoms.router,
+    graph.router,
+    validation.router,
+    execution.router,
+    review.router,
+    acceptance.router,
+    trace.router,
+    usage.router,
+)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -33,7 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     with Session(app.state.engine) as session:
         seed_roles(session)
     install_problem_handlers(app)
-    for router in ROUTERS:
+    for router in ROUTERS + DOMAIN_ROUTERS:
         app.include_router(router)
     install_ops(app, settings)
     return app

@@ -1,0 +1,98 @@
+"""/api/v1/plans/{id}/execution: start, pause, resume, cancel and read a plan's run."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, status
+from sqlmodel import Session
+
+from devmatrix.execution.pipeline import latest_run, run_state
+from devmatrix_server.deps import Caller, MemberAccess, ObjectId, SessionDep
+from devmatrix_server.routes.plans import team_plan
+from devmatrix_server.routes.usage import enforce_quota
+from devmatrix_server.runs import RunRegistry, run_registry
+from devmatrix_server.schemas.execution import RunStatus
+
+router = APIRouter(prefix="/api/v1/plans", tags=["execution"])
+
+
+def run_status(registry: RunRegistry, plan_id: int) -> RunStatus:
+    """The plan's latest run as the API shows it (`paused` while this server holds it paused)."""
+    run = latest_run(registry.engine, plan_id)
+    active = registry.active(plan_id)
+    if run is None or run.id is None:
+        return RunStatus(plan_id=plan_id, status="starting" if active else "idle")
+    state = run_state(run)
+    if active is not None and state != "running":
+        state = "starting"  # the new run's row is not written yet
+    elif active is not None and active.control.paused:
+        state = "paused"
+    return RunStatus(
+        plan_id=plan_id,
+        run_id=run.id,
+        status=state,
+        started_at=run.started_at,
+        finished_at=run.finished_at,
+        cost_usd=run.cost_usd,
+        summary=run.summary,
+    )
+
+
+def start_run(request: Request, session: Session, plan_id: int, caller: Caller) -> RunStatus:
+    """Start or resume the run of an approved plan of the caller's team, quota permitting."""
+    team_plan(session, plan_id, caller)
+    enforce_quota(session, caller, run=True)
+    registry = run_registry(request.app.state)
+    registry.start(plan_id)
+    return run_status(registry, plan_id)
+
+
+@router.get("/{plan_id}/execution", response_model=RunStatus)
+def read_status(
+    plan_id: ObjectId, request: Request, caller: MemberAccess, session: SessionDep
+) -> RunStatus:
+    """The plan's latest run: status (`stalled` when its process died), counts, cost."""
+    team_plan(session, plan_id, caller)
+    return run_status(run_registry(request.app.state), plan_id)
+
+
+@router.post(
+    "/{plan_id}/execution/start", response_model=RunStatus, status_code=status.HTTP_202_ACCEPTED
+)
+def start(
+    plan_id: ObjectId, request: Request, caller: MemberAccess, session: SessionDep
+) -> RunStatus:
+    """Start (or resume after a stop) generating an approved plan in the background."""
+    return start_run(request, session, plan_id, caller)
+
+
+def _control(
+    request: Request, session: Session, plan_id: int, caller: Caller, action: str
+) -> RunStatus:
+    team_plan(session, plan_id, caller)
+    registry = run_registry(request.app.state)
+    registry.control(plan_id, action)
+    return run_status(registry, plan_id)
+
+
+@router.post("/{plan_id}/execution/pause", response_model=RunStatus)
+def pause(
+    plan_id: ObjectId, request: Request, caller: MemberAccess, session: SessionDep
+) -> RunStatus:
+    """Start no new atom; atoms already running finish."""
+    return _control(request, session, plan_id, caller, "pause")
+
+
+@router.post("/{plan_id}/execution/resume", response_model=RunStatus)
+def resume(
+    plan_id: ObjectId, request: Request, caller: MemberAccess, session: SessionDep
+) -> RunStatus:
+    """Let a paused run start atoms again."""
+    return _control(request, session, plan_id, caller, "resume")
+
+
+@router.post("/{plan_id}/execution/cancel", response_model=RunStatus)
+def cancel(
+    plan_id: ObjectId, request: Request, caller: MemberAccess, session: SessionDep
+) -> RunStatus:
+    """Stop the run: nothing new starts and running atoms are cancelled; start resumes later."""
+    return _control(request, session, plan_id, caller, "cancel")

@@ -53,3 +53,28 @@ def test_serve_refuses_a_port_in_use():
         port = taken.getsockname()[1]
         with pytest.raises(ConfigError, match=f"Cannot listen on 127.0.0.1:{port}"):
             _bind("127.0.0.1", port)
+
+
+def test_serve_without_the_server_extra_says_how_to_install_it(tmp_path: Path):
+    # A stand-in package that fails to import, as when the [server] extra is not installed.
+    blocker = tmp_path / "blocked" / "fastapi"
+    blocker.mkdir(parents=True)
+    (blocker / "__init__.py").write_text(
+        "raise ModuleNotFoundError(\"No module named 'fastapi'\", name='fastapi')\n"
+    )
+    env = {
+        **os.environ,
+        "DEVMATRIX_DATA_DIR": str(tmp_path / "data"),
+        "PYTHONPATH": str(tmp_path / "blocked"),
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "devmatrix", "serve", "--port", "0"],
+        capture_output=True,
+        env=env,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 1
+    assert "missing module 'fastapi'" in done.stderr
+    assert "pip install 'devmatrix[server]'" in done.stderr
+    assert done.stdout == ""

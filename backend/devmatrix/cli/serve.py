@@ -12,20 +12,23 @@ import sys
 from typing import Any
 
 import typer
+from rich.markup import escape
 
 from devmatrix.cli.app import app
 from devmatrix.config import get_settings
 from devmatrix.errors import ConfigError
 
 
-def _load_app_factory() -> Any:
-    """Import the server lazily: the engine and the CLI work without the server extra installed."""
+def _load_server() -> tuple[Any, Any]:
+    """Import uvicorn and the app factory lazily: the CLI works without the server extra."""
     try:
-        return importlib.import_module("devmatrix_server.app").create_app
+        uvicorn = importlib.import_module("uvicorn")
+        return uvicorn, importlib.import_module("devmatrix_server.app").create_app
     except ModuleNotFoundError as exc:
         raise ConfigError(
             f"The DevMatrix server is not installed (missing module {exc.name!r}).",
-            "Install it with: pip install 'devmatrix[server]'",
+            # Escaped: the CLI prints errors through Rich, which would eat "[server]" as markup.
+            "Install it with: pip install 'devmatrix" + escape("[server]") + "'",
         ) from None
 
 
@@ -59,9 +62,7 @@ def serve(
     port: int = typer.Option(8000, "--port", min=0, max=65535, help="Port; 0 picks a free one."),
 ) -> None:
     """Run the DevMatrix API server; prints its URL as the first line of output."""
-    import uvicorn
-
-    create_app = _load_app_factory()
+    uvicorn, create_app = _load_server()
     api = create_app(get_settings())
     sock = _bind(host, port)
     bound_port = sock.getsockname()[1]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Response, status
-from sqlalchemy import or_
+from sqlalchemy import delete, or_
 from sqlmodel import Session, col, select
 
 from devmatrix.errors import NotFoundError
@@ -109,9 +109,11 @@ def delete_conversation(
 ) -> Response:
     """Delete a conversation the caller owns, with its messages and shares."""
     conversation = open_conversation(session, conversation_id, caller, own=True)
-    for model in (Message, ConversationShare):
-        for row in session.exec(select(model).where(model.conversation_id == conversation_id)):
-            session.delete(row)
+    # Bulk deletes: the database may also cascade, and ORM row deletes would then miss rows.
+    session.execute(delete(Message).where(col(Message.conversation_id) == conversation_id))
+    session.execute(
+        delete(ConversationShare).where(col(ConversationShare.conversation_id) == conversation_id)
+    )
     session.delete(conversation)
     session.commit()
     return Response(status_code=status.HTTP_204_NO_CONTENT)

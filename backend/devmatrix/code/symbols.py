@@ -165,7 +165,6 @@ class SymbolIndex:
         file = atom.file
         # What the file alone decides, shared by every atom of the file without own imports.
         answers = self._answers.setdefault(file, {})
-
         heads = self.heads
 
         def resolve(reference: str) -> str | None:

@@ -26,13 +26,13 @@ RequirementCode = Annotated[
 ]
 
 
-@router.get("/{plan_id}/trace/requirements/{code}", response_model=RequirementTracePublic)
+@router.get("/{plan_id}/trace/requirements/{requirement}", response_model=RequirementTracePublic)
 def trace_chain(
-    plan_id: ObjectId, code: RequirementCode, caller: MemberAccess, session: SessionDep
+    plan_id: ObjectId, requirement: RequirementCode, caller: MemberAccess, session: SessionDep
 ) -> RequirementTracePublic:
     """requirement -> tasks -> atoms (with checks per level) -> tests -> acceptance verdicts."""
     team_plan(session, plan_id, caller)
-    chain = trace_requirement(session, plan_id, code)
+    chain = trace_requirement(session, plan_id, requirement)
     return RequirementTracePublic(
         plan_id=chain.plan_id,
         code=chain.code,

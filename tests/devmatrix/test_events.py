@@ -112,6 +112,7 @@ async def test_live_subscriber_gets_only_its_plan(backend: tuple[Engine, BusFact
         (ids[1], 1, "atom_started"),
         (ids[2], 1, "run_progress"),
     ]
+    assert (await bus.publish_async(RunProgress(plan_id=1, team_id=1))) > ids[2]
 
 
 async def test_resume_after_disconnect_misses_nothing(backend: tuple[Engine, BusFactory]) -> None:

@@ -176,6 +176,10 @@ class EventBus:
         self.published[stored.type] += 1
         return stored.id
 
+    async def publish_async(self, event: EngineEvent) -> int:
+        """`publish` from async code without blocking the event loop on the database write."""
+        return await asyncio.to_thread(self.publish, event)
+
     def _broadcast(self, stored: StoredEvent) -> None:
         self.fanout.dispatch(stored)
 

@@ -74,7 +74,7 @@ async def call_with_backoff(
     attempt = 0
     open_waits = 0
     while True:
-        if breaker.open:
+        while breaker.open:
             open_waits += 1
             if open_waits > max_open_waits:
                 raise ProviderDown(

@@ -12,6 +12,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine, text
 from sqlmodel import select
 
 from devmatrix.storage.db import create_db_engine, session_scope
@@ -19,7 +20,16 @@ from devmatrix.storage.models import Atom, AtomAttempt, ExecutionRun, UsageRecor
 
 from .test_run import FIXTURES, devmatrix, scripted_env
 
-KILL_AFTER_SECONDS = (1.5, 3.0, 4.5, 6.0, 8.0)
+# Kill points, each a state of the database the run must reach before it is killed. They are
+# monotonic, so a resumed run may already be past one: it is then killed as soon as it starts.
+KILL_POINTS = {
+    "run started": "SELECT 1",
+    "first atom validated": "SELECT count(*) FROM atom WHERE status = 'validated'",
+    "an attempt failed": "SELECT count(*) FROM atom_attempt WHERE outcome = 'failed'",
+    "all atoms generated, checks running": (
+        "SELECT CASE WHEN count(*) = 4 THEN 1 ELSE 0 END FROM atom WHERE status = 'validated'"
+    ),
+}
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -37,25 +47,9 @@ def test_killed_runs_resume_without_loss_or_double_generation(
     assert devmatrix("plan", str(FIXTURES / "calc_spec.md"), env=env).returncode == 0
     assert devmatrix("approve", "1", env=env).returncode == 0
 
-    kills = 0
-    for delay in KILL_AFTER_SECONDS:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "devmatrix", "run", "--plan", "1", "--out", str(out)],
-            env={**os.environ, **env},
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        time.sleep(delay)
-        if process.poll() is None:
-            process.send_signal(signal.SIGKILL)
-            kills += 1
-        process.wait()
-    assert kills >= 2, "the run finished before it could be killed; raise the plan size"
-
     engine = create_db_engine(database_url)
-    with session_scope(engine) as session:
-        runs = session.exec(select(ExecutionRun)).all()
-        assert any(r.status == "running" for r in runs)  # the last killed run never closed
+    kills = [name for name, query in KILL_POINTS.items() if _kill_when(engine, env, out, query)]
+    assert len(kills) >= 3, f"only killed at {kills}: the run finished first"
 
     resumed = devmatrix("resume", "1", env=env)
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
@@ -77,7 +71,7 @@ def test_killed_runs_resume_without_loss_or_double_generation(
         assert per_atom[next(a.id for a in atoms if a.key == "calc/mul.py::mul")] == 2
         statuses = [r.status for r in session.exec(select(ExecutionRun).order_by(ExecutionRun.id))]
         assert statuses[-1] == "finished"
-        assert "stalled" in statuses  # killed runs were detected and closed as stalled
+        assert statuses.count("stalled") == len(kills)  # each killed run was found dead
     tests = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
         cwd=out,
@@ -87,3 +81,34 @@ def test_killed_runs_resume_without_loss_or_double_generation(
         check=False,
     )
     assert tests.returncode == 0, tests.stdout
+
+
+def _kill_when(engine: Engine, env: dict[str, str], out: Path, query: str) -> bool:
+    """Start a run, wait until its row exists and `query` returns non-zero, then SIGKILL it."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "devmatrix", "run", "--plan", "1", "--out", str(out)],
+        env={**os.environ, **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 240
+    try:
+        while process.poll() is None and time.monotonic() < deadline:
+            with engine.connect() as connection:
+                started = connection.execute(
+                    text(
+                        "SELECT count(*) FROM execution_run WHERE pid = :pid AND status = 'running'"
+                    ),
+                    {"pid": process.pid},
+                ).scalar()
+                reached = started and connection.execute(text(query)).scalar()
+            if reached:
+                process.send_signal(signal.SIGKILL)
+                process.wait()
+                return True
+            time.sleep(0.05)
+        return False
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait()

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import func
+from sqlalchemy import func, update
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, or_, select
 
 from devmatrix.config import Settings
@@ -175,12 +176,30 @@ def _check_second_factor(
     raise AuthenticationFailed("The two-factor code is wrong or expired.", "Use the current code.")
 
 
+def _spend_totp_step(session: Session, user: User, advanced: str) -> bool:
+    # Compare-and-swap on the sealed secret: of two logins racing with one code, one wins.
+    swapped = session.connection().execute(
+        update(User)
+        .where(
+            col(User.id) == user.id,
+            col(User.totp_secret_encrypted) == user.totp_secret_encrypted,
+        )
+        .values(totp_secret_encrypted=advanced)
+    )
+    if swapped.rowcount != 1:
+        return False
+    set_committed_value(user, "totp_secret_encrypted", advanced)
+    return True
+
+
 def accept_second_factor(
     session: Session, settings: Settings, user: User, code: str, *, ip: str | None
 ) -> bool:
-    """True for a current TOTP code or an unused recovery code (which is then spent)."""
-    if user.totp_secret_encrypted and totp.verify_code(settings, user.totp_secret_encrypted, code):
-        return True
+    """True for a current, unused TOTP code or an unused recovery code (both are then spent)."""
+    if user.totp_secret_encrypted:
+        advanced = totp.accept_code(settings, user.totp_secret_encrypted, code)
+        if advanced is not None:
+            return _spend_totp_step(session, user, advanced)
     remaining = totp.consume_recovery_code(settings, list(user.recovery_code_hashes), code)
     if remaining is None:
         return False

@@ -43,9 +43,11 @@ def verify(
         raise Conflict("Two-factor authentication is already on.")
     if not user.totp_secret_encrypted:
         raise Conflict("Nothing to verify yet.", "Call /api/v1/auth/2fa/enrol first.")
-    if not totp.verify_code(settings, user.totp_secret_encrypted, data.code):
+    advanced = totp.accept_code(settings, user.totp_secret_encrypted, data.code)
+    if advanced is None:
         raise AuthenticationFailed("The code is wrong or expired.", "Enter the current code.")
     codes, hashes = totp.new_recovery_codes(settings)
+    user.totp_secret_encrypted = advanced
     user.totp_enabled = True
     user.recovery_code_hashes = hashes
     _record_change(session, user, "2fa_enabled", client_ip(request))

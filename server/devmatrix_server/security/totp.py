@@ -10,8 +10,10 @@ import base64
 import hashlib
 import hmac
 import io
+import json
 import secrets
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import pyotp
 import qrcode  # type: ignore[import-untyped]
@@ -52,29 +54,54 @@ def enrol(settings: Settings, account_name: str) -> Enrolment:
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
     return Enrolment(
-        secret_encrypted=_fernet(settings).encrypt(secret.encode()).decode(),
+        secret_encrypted=seal(settings, secret, last_step=0),
         otpauth_uri=uri,
         qr_png_base64=base64.b64encode(buffer.getvalue()).decode(),
     )
 
 
-def decrypt_secret(settings: Settings, secret_encrypted: str) -> str:
-    """The plain TOTP secret; fails clearly when the JWT secret changed since enrolment."""
+def seal(settings: Settings, secret: str, *, last_step: int) -> str:
+    """Encrypt the secret together with the last time step accepted (codes work once)."""
+    payload = json.dumps({"secret": secret, "last_step": last_step})
+    return _fernet(settings).encrypt(payload.encode()).decode()
+
+
+def _unseal(settings: Settings, secret_encrypted: str) -> tuple[str, int]:
     try:
-        return _fernet(settings).decrypt(secret_encrypted.encode()).decode()
+        payload = json.loads(_fernet(settings).decrypt(secret_encrypted.encode()))
     except InvalidToken:
         raise Conflict(
             "The stored two-factor secret cannot be decrypted with the current server secret.",
             "A team admin can reset it (DELETE /api/v1/admin/users/{id}/2fa); then enrol again.",
         ) from None
+    return str(payload["secret"]), int(payload["last_step"])
+
+
+def decrypt_secret(settings: Settings, secret_encrypted: str) -> str:
+    """The plain TOTP secret; fails clearly when the JWT secret changed since enrolment."""
+    return _unseal(settings, secret_encrypted)[0]
+
+
+def accept_code(settings: Settings, secret_encrypted: str, code: str) -> str | None:
+    """For a valid, not yet used code: the sealed secret advanced past its step; else None.
+
+    One 30 s step of clock drift is allowed either way; a code (or an older one) never works twice.
+    """
+    digits = code.strip().replace(" ", "")
+    if len(digits) != 6 or not digits.isdigit():
+        return None
+    secret, last_step = _unseal(settings, secret_encrypted)
+    generator = pyotp.TOTP(secret)
+    now = generator.timecode(datetime.now(UTC))
+    for step in (now - 1, now, now + 1):
+        if step > last_step and hmac.compare_digest(generator.generate_otp(step), digits):
+            return seal(settings, secret, last_step=step)
+    return None
 
 
 def verify_code(settings: Settings, secret_encrypted: str, code: str) -> bool:
-    """True when `code` is the current 6-digit code (one 30 s step of clock drift allowed)."""
-    digits = code.strip().replace(" ", "")
-    if len(digits) != 6 or not digits.isdigit():
-        return False
-    return pyotp.TOTP(decrypt_secret(settings, secret_encrypted)).verify(digits, valid_window=1)
+    """True when `code` is a current code not used before (see `accept_code`)."""
+    return accept_code(settings, secret_encrypted, code) is not None
 
 
 def new_recovery_codes(settings: Settings) -> tuple[list[str], list[str]]:

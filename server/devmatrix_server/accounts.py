@@ -7,9 +7,10 @@ that team's admin, or create their own team and become its admin. Admins manage 
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
-from sqlalchemy import func, update
+from sqlalchemy import String, cast, func, update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, or_, select
 
@@ -200,11 +201,23 @@ def accept_second_factor(
         advanced = totp.accept_code(settings, user.totp_secret_encrypted, code)
         if advanced is not None:
             return _spend_totp_step(session, user, advanced)
-    remaining = totp.consume_recovery_code(settings, list(user.recovery_code_hashes), code)
+    stored = list(user.recovery_code_hashes)
+    remaining = totp.consume_recovery_code(settings, stored, code)
     if remaining is None:
         return False
-    user.recovery_code_hashes = remaining
-    session.add(user)
+    # Compare-and-swap on the list's JSON text (the same serializer wrote it), so two logins
+    # racing with one recovery code cannot both spend it.
+    swapped = session.connection().execute(
+        update(User)
+        .where(
+            col(User.id) == user.id,
+            cast(col(User.recovery_code_hashes), String) == json.dumps(stored),
+        )
+        .values(recovery_code_hashes=remaining)
+    )
+    if swapped.rowcount != 1:
+        return False
+    set_committed_value(user, "recovery_code_hashes", remaining)
     session.add(
         SecurityEvent(
             kind="2fa_recovery_code_used",

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import base64
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pyotp
 import pytest
+from fastapi.testclient import TestClient
 from sqlmodel import select
 
 from devmatrix.config import load_settings
@@ -133,3 +136,25 @@ def test_personal_access_tokens_cannot_change_2fa(sqlite_api):
     ).json()
     answer = api.client.post("/api/v1/auth/2fa/enrol", headers=bearer(created["token"]))
     assert answer.status_code == 403
+
+
+def test_one_recovery_code_wins_one_race(api):
+    api.register("ada")
+    headers = api.headers("ada")
+    uri = api.client.post("/api/v1/auth/2fa/enrol", headers=headers).json()["otpauth_uri"]
+    code = pyotp.parse_uri(uri).now()
+    verified = api.client.post("/api/v1/auth/2fa/verify", json={"code": code}, headers=headers)
+    recovery = verified.json()["recovery_codes"][0]
+    barrier = threading.Barrier(4)
+
+    def login(_: int) -> int:
+        client = TestClient(api.app)
+        barrier.wait()
+        body = {"username": "ada", "password": PASSWORD, "totp_code": recovery}
+        return client.post("/api/v1/auth/login", json=body).status_code
+
+    with ThreadPoolExecutor(4) as pool:
+        statuses = sorted(pool.map(login, range(4)))
+    assert statuses == [200, 401, 401, 401]
+    with api.session() as session:
+        assert len(session.exec(select(User)).one().recovery_code_hashes) == 9

@@ -2,7 +2,8 @@
 
 Run: .venv/bin/python bench/atomize.py [--json]. Target: atomize + graph <= 2.0x raw parse.
 `digest` fingerprints every atom (ranges, defines, references, imports) and every edge, so a
-change that makes it faster can be checked to do the same work: counts and digest must not move.
+change that makes it faster can be checked to do the same work: counts and digest must not move
+(`--expect-digest` fails the run when they do).
 """
 
 from __future__ import annotations
@@ -47,6 +48,11 @@ def digest(atoms: tuple[CodeAtom, ...], graph: DependencyGraph) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument(
+        "--expect-digest",
+        metavar="DIGEST",
+        help="exit 1 unless the atoms and edges hash to DIGEST (same work as a known run)",
+    )
     args = parser.parse_args()
     root = Path(sysconfig.get_paths()["stdlib"])
     files = [path.relative_to(root).as_posix() for path, _ in source_files(root, [])]
@@ -94,11 +100,15 @@ def main() -> None:
         "cache_hits": cache.hits,
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
     }
+    if args.expect_digest:
+        figures["digest_matches"] = figures["digest"] == args.expect_digest
     if args.json:
         print(json.dumps(figures, indent=2))
-        return
-    for key, value in figures.items():
-        print(f"{key:>16}: {value}")
+    else:
+        for key, value in figures.items():
+            print(f"{key:>16}: {value}")
+    if figures.get("digest_matches") is False:
+        raise SystemExit(f"digest {figures['digest']} != expected {args.expect_digest}")
 
 
 if __name__ == "__main__":

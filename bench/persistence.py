@@ -16,15 +16,23 @@ from sqlalchemy.engine import make_url
 
 from devmatrix.events.bus import EventBus
 from devmatrix.events.types import AtomStarted, AtomValidated
-from devmatrix.execution.state import AtomState, record_attempt, save_atom, settle_attempt
+from devmatrix.execution.state import (
+    AtomState,
+    record_answer,
+    record_request,
+    save_atom,
+    settle_attempt,
+)
 from devmatrix.storage import migrate
 from devmatrix.storage.db import create_db_engine, session_scope
 from devmatrix.storage.models import Atom, ExecutionRun, MasterPlan
 from devmatrix.validation.findings import Level
-from devmatrix.validation.records import record_passes
+from devmatrix.validation.records import pass_rows
 
 PersistHook = Callable[[str, str], None]
 CODE = "def atom() -> int:\n    return 1\n"
+# The size of a real atom prompt (contract, dependencies, file so far), stored before the call.
+REQUEST = {"system": "x" * 600, "messages": [{"role": "user", "content": "y" * 3000}]}
 
 
 def _engine_persistence(url: str, nodes: list[str]) -> Iterator[PersistHook]:
@@ -76,13 +84,10 @@ def _engine_persistence(url: str, nodes: list[str]) -> Iterator[PersistHook]:
             save_atom(engine, atom, status="running")
             bus.publish(AtomStarted(plan_id=plan_id, payload={"atom": atom.key}))
             return
-        record_attempt(engine, atom, run_id, CODE, "model")
-        settle_attempt(engine, atom, "passed", None)
-        save_atom(engine, atom, status="validated", code=CODE)
-        with session_scope(engine) as session:
-            record_passes(
-                session, plan_id=plan_id, level=Level.ATOM, atom_ids=[atom.id], run_id=run_id
-            )
+        record_request(engine, atom, run_id, REQUEST)
+        record_answer(engine, atom, CODE)
+        passed = pass_rows(plan_id=plan_id, level=Level.ATOM, atom_ids=[atom.id], run_id=run_id)
+        settle_attempt(engine, atom, "passed", None, results=passed, status="validated", code=CODE)
         bus.publish(AtomValidated(plan_id=plan_id, payload={"atom": atom.key}))
 
     try:

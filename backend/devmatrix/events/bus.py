@@ -13,15 +13,17 @@ import threading
 from collections import Counter
 from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass, field
+from typing import cast
 
-from sqlalchemy import Engine, func
+from sqlalchemy import Engine, Table, func, insert
 from sqlmodel import col, select
 
 from devmatrix.events.types import EngineEvent, StoredEvent
 from devmatrix.storage.db import session_scope
-from devmatrix.storage.models import EventRecord
+from devmatrix.storage.models import EventRecord, utcnow
 
 REPLAY_PAGE = 500
+EVENTS = cast(Table, EventRecord.__table__)  # type: ignore[attr-defined]
 MAX_PENDING = 1000  # live events buffered per subscriber before it is switched to catch-up
 
 
@@ -105,18 +107,22 @@ class Fanout:
 
 
 def store_event(engine: Engine, event: EngineEvent) -> StoredEvent:
-    """Persist `event` as an `EventRecord` and return it with its id."""
-    with session_scope(engine) as session:
-        record = EventRecord(
-            plan_id=event.plan_id,
-            team_id=event.team_id,
-            type=str(getattr(event, "type", "event")),
-            payload=event.payload,
-        )
-        session.add(record)
-        session.flush()
-        stored = _to_stored(record)
-    return stored
+    """Persist `event` as an `EventRecord` and return it with its id.
+
+    A Core INSERT ... RETURNING: events are written several times per atom on the hot path.
+    """
+    values = {
+        "plan_id": event.plan_id,
+        "team_id": event.team_id,
+        "type": str(getattr(event, "type", "event")),
+        "payload": event.payload,
+        "created_at": utcnow(),
+    }
+    with engine.begin() as connection:
+        new_id = connection.execute(
+            insert(EVENTS).values(**values).returning(EVENTS.c.id)
+        ).scalar_one()
+    return StoredEvent(id=int(new_id), **values)
 
 
 def load_events_after(

@@ -28,12 +28,14 @@ from devmatrix.execution.state import (
     DONE_STATUSES,
     AtomState,
     PlanState,
-    record_attempt,
+    record_answer,
+    record_request,
     save_atom,
     settle_attempt,
 )
 from devmatrix.graph import graph_from_edges
 from devmatrix.llm.client import LLMClient
+from devmatrix.llm.types import LLMRequest
 from devmatrix.sandbox import SandboxLimits
 from devmatrix.scheduler import Outcome, ScheduleControl, ScheduleHooks, run_schedule
 from devmatrix.storage.db import session_scope
@@ -42,7 +44,12 @@ from devmatrix.validation.atom_check import AtomContract, check_atom
 from devmatrix.validation.blame import feedback_for_atom
 from devmatrix.validation.findings import Finding, Level
 from devmatrix.validation.in_sandbox import FileCoverage
-from devmatrix.validation.records import record_findings, record_passes
+from devmatrix.validation.records import (
+    finding_rows,
+    pass_rows,
+    record_findings,
+    record_passes,
+)
 from devmatrix.workspace import WorkspaceWriter
 
 ProgressCallback = Callable[[RunProgress], None]
@@ -153,9 +160,8 @@ class PlanRun:
             feedback=atom.feedback,
         )
 
-    async def ask_model(self, atom: AtomState) -> str:
-        """One generation call for the atom; returns the code of the answer."""
-        request = build_request(self.brief(atom))
+    async def ask_model(self, request: LLMRequest) -> str:
+        """One generation call; returns the code of the answer."""
         response = await call_with_backoff(
             lambda: self.client.complete(
                 request, user_id=self.state.owner_id, plan_id=self.state.plan_id
@@ -167,6 +173,22 @@ class PlanRun:
             return extract_code(response.text)
         except UnusableAnswer:
             return response.text  # validated like any answer: it fails with a clear finding
+
+    async def next_code(self, atom: AtomState) -> str:
+        """The code to validate next: an answer stored before a crash, the answer to a request
+        stored before a crash (re-sent as it was, so the cache answers it), or a new answer."""
+        if atom.pending_code is not None:
+            return atom.pending_code
+        if atom.pending_request is not None:
+            request = LLMRequest.model_validate(atom.pending_request)
+        else:
+            if atom.attempts:
+                self.progress.retries += 1
+            request = build_request(self.brief(atom))
+            record_request(self.engine, atom, self.run_id, request.model_dump(mode="json"))
+        code = await self.ask_model(request)
+        record_answer(self.engine, atom, code)
+        return code
 
     def check_l1(self, atom: AtomState, code: str) -> list[Finding]:
         """Level 1 for the atom's code placed in its file."""
@@ -185,29 +207,52 @@ class PlanRun:
         limit = self.options.max_attempts
         if atom.feedback.startswith(REJECTION_PREFIX):
             limit = max(limit, atom.attempts + 1)  # a reviewer's rejection earns a new attempt
-        while atom.pending_code is not None or atom.attempts < limit:
-            if atom.pending_code is not None:
-                code = atom.pending_code  # answered before a crash: validate, do not ask again
-            else:
-                if atom.attempts:
-                    self.progress.retries += 1
-                code = await self.ask_model(atom)
-                record_attempt(self.engine, atom, self.run_id, code, "model")
+        while (
+            atom.pending_code is not None
+            or atom.pending_request is not None
+            or atom.attempts < limit
+        ):
+            code = await self.next_code(atom)
             found = await asyncio.to_thread(self.check_l1, atom, code)
-            self.record(found, [atom])
+            self.findings.extend(found)
+            ids = {atom.key: atom.id}
             if not found:
                 # A person's code that passes is theirs to vouch for: it does not go to review.
                 status = "approved" if atom.pending_source == "human" else "validated"
-                settle_attempt(self.engine, atom, "passed", None)
-                save_atom(self.engine, atom, status=status, code=code, last_error=None)
+                passed = pass_rows(
+                    plan_id=self.state.plan_id,
+                    level=Level.ATOM,
+                    atom_ids=[atom.id],
+                    run_id=self.run_id,
+                )
+                settle_attempt(
+                    self.engine,
+                    atom,
+                    "passed",
+                    None,
+                    results=passed,
+                    status=status,
+                    code=code,
+                    last_error=None,
+                )
                 self.levels.setdefault(atom.key, {})[int(Level.ATOM)] = True
                 self.write_file(atom.file)
                 self.publish(AtomValidated(payload={"atom": atom.key, "attempts": atom.attempts}))
                 self.report()
                 return True
             feedback = feedback_for_atom(atom.key, found)
-            settle_attempt(self.engine, atom, "failed", feedback)
-            save_atom(self.engine, atom, status="pending", last_error=found[0].message)
+            failed = finding_rows(
+                plan_id=self.state.plan_id, findings=found, atom_ids=ids, run_id=self.run_id
+            )
+            settle_attempt(
+                self.engine,
+                atom,
+                "failed",
+                feedback,
+                results=failed,
+                status="pending",
+                last_error=found[0].message,
+            )
         save_atom(self.engine, atom, status="failed")
         self.publish(
             AtomFailed(payload={"atom": atom.key, "error": atom_error(self.findings, atom)})

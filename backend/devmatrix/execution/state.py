@@ -5,9 +5,11 @@ Every change is written as it happens, so a run killed at any point can be resum
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any, cast
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine, Table, insert, update
 from sqlmodel import Session, col, select
 
 from devmatrix.errors import NotFoundError
@@ -21,10 +23,15 @@ from devmatrix.storage.models import (
     MasterPlanPhase,
     MasterPlanTask,
     Requirement,
+    ValidationResult,
     utcnow,
 )
 
 DONE_STATUSES = frozenset({"validated", "review", "approved"})
+# Plain tables for the hot-path writes: Core statements skip the ORM's per-row bookkeeping.
+ATOM = cast(Table, Atom.__table__)  # type: ignore[attr-defined]
+ATTEMPT = cast(Table, AtomAttempt.__table__)  # type: ignore[attr-defined]
+RESULT = cast(Table, ValidationResult.__table__)  # type: ignore[attr-defined]
 
 
 @dataclass
@@ -50,6 +57,7 @@ class AtomState:
         None  # generated before a crash, or a person's edit: not validated yet
     )
     pending_source: str = "model"
+    pending_request: dict[str, Any] | None = None  # sent (maybe answered) before a crash
 
 
 @dataclass
@@ -170,59 +178,89 @@ def _atom_state(session: Session, atom: Atom) -> AtomState:
         feedback=feedback,
         pending_code=pending,
         pending_source=last.source if last is not None and pending is not None else "model",
+        pending_request=last.request if last is not None and last.outcome == "requested" else None,
     )
 
 
 def save_atom(engine: Engine, atom: AtomState, **changes: object) -> None:
-    """Write an atom's status, code, confidence or error (and mirror them in memory)."""
-    with session_scope(engine) as session:
-        row = session.get(Atom, atom.id)
-        assert row is not None
-        for name, value in changes.items():
-            setattr(row, name, value)
-            if hasattr(atom, name):
-                setattr(atom, name, value)
-        row.attempts = atom.attempts
-        row.updated_at = utcnow()
-        session.add(row)
+    """Write an atom's status, code, confidence or error (and mirror them in memory).
+
+    Core UPDATEs, not ORM loads: these run several times per atom on the hot path.
+    """
+    with engine.begin() as connection:
+        _update_atom(connection, atom, changes)
 
 
-def record_attempt(engine: Engine, atom: AtomState, run_id: int, code: str, source: str) -> int:
-    """Store a new attempt's code before it is validated; returns the attempt number."""
+def _update_atom(connection: Connection, atom: AtomState, changes: dict[str, object]) -> None:
+    for name, value in changes.items():
+        if hasattr(atom, name):
+            setattr(atom, name, value)
+    values = {**changes, "attempts": atom.attempts, "updated_at": utcnow()}
+    connection.execute(update(ATOM).where(ATOM.c.id == atom.id).values(**values))
+
+
+def record_request(engine: Engine, atom: AtomState, run_id: int, request: dict[str, Any]) -> int:
+    """Store the request of a new model attempt before it is sent; returns the attempt number."""
     atom.attempts += 1
-    with session_scope(engine) as session:
-        session.add(
-            AtomAttempt(
+    with engine.begin() as connection:
+        connection.execute(
+            insert(ATTEMPT).values(
                 atom_id=atom.id,
                 run_id=run_id,
                 number=atom.attempts,
-                code=code,
-                source=source,
-                outcome="generated",
+                code="",
+                source="model",
+                outcome="requested",
+                request=request,
+                created_at=utcnow(),
             )
         )
-        row = session.get(Atom, atom.id)
-        assert row is not None
-        row.attempts = atom.attempts
-        row.status = "running"
-        session.add(row)
-    atom.pending_code, atom.pending_source = code, source
+        _update_atom(connection, atom, {"status": "running"})
+    atom.pending_request = request
     return atom.attempts
 
 
-def settle_attempt(engine: Engine, atom: AtomState, outcome: str, feedback: str | None) -> None:
-    """Mark the atom's latest attempt as passed or failed, with the feedback for the next one."""
-    with session_scope(engine) as session:
-        attempt = session.exec(
-            select(AtomAttempt).where(
-                AtomAttempt.atom_id == atom.id, AtomAttempt.number == atom.attempts
-            )
-        ).one()
-        attempt.outcome = outcome
-        attempt.feedback = feedback
-        session.add(attempt)
+def record_answer(engine: Engine, atom: AtomState, code: str) -> None:
+    """Store the model's code for the latest attempt, before it is validated."""
+    with engine.begin() as connection:
+        connection.execute(
+            update(ATTEMPT)
+            .where(ATTEMPT.c.atom_id == atom.id, ATTEMPT.c.number == atom.attempts)
+            .values(code=code, outcome="generated")
+        )
+    atom.pending_request = None
+    atom.pending_code, atom.pending_source = code, "model"
+
+
+def settle_attempt(
+    engine: Engine,
+    atom: AtomState,
+    outcome: str,
+    feedback: str | None,
+    *,
+    results: Sequence[ValidationResult] = (),
+    **changes: object,
+) -> None:
+    """Mark the latest attempt passed or failed (with the feedback for the next one), store its
+    validation results and update the atom, in one transaction."""
+    with engine.begin() as connection:
+        connection.execute(
+            update(ATTEMPT)
+            .where(ATTEMPT.c.atom_id == atom.id, ATTEMPT.c.number == atom.attempts)
+            .values(outcome=outcome, feedback=feedback)
+        )
+        if results:
+            connection.execute(insert(RESULT), [_row(r) for r in results])
+        if changes:
+            _update_atom(connection, atom, changes)
     atom.pending_code = None
     atom.feedback = feedback or ""
+
+
+def _row(result: ValidationResult) -> dict[str, object]:
+    values = result.model_dump(exclude={"id"})
+    values["created_at"] = values.get("created_at") or utcnow()
+    return values
 
 
 def _id(value: int | None) -> int:

@@ -77,12 +77,14 @@ class LLMClient:
                     "cost_usd": cost_usd(answer.model, answer.usage, self.prices),
                 }
             )
+            # Cache first: a process killed between the two then loses a usage row, never the
+            # answer, so a resumed run does not pay for the same generation twice.
+            if self.cache is not None:
+                await asyncio.to_thread(self.cache.put, key, answer)
             await self._record(answer, request, latency_ms, user_id, plan_id)
         finally:
             for hold in holds:
                 self._in_flight[hold] -= estimate
-        if self.cache is not None:
-            await asyncio.to_thread(self.cache.put, key, answer)
         return answer
 
     async def _record(

@@ -12,6 +12,65 @@ from devmatrix.validation.acceptance import AcceptanceOutcome
 from devmatrix.validation.findings import Finding, Level
 
 
+def finding_rows(
+    *,
+    plan_id: int,
+    findings: Iterable[Finding],
+    atom_ids: Mapping[str, int],
+    task_id: int | None = None,
+    run_id: int | None = None,
+) -> list[ValidationResult]:
+    """One failed row per finding and blamed atom (`atom_ids` maps atom keys to row ids)."""
+    rows = []
+    for finding in findings:
+        ids: list[int | None] = [atom_ids[k] for k in finding.atom_keys if k in atom_ids]
+        for atom_id in ids or [None]:
+            rows.append(
+                ValidationResult(
+                    plan_id=plan_id,
+                    atom_id=atom_id,
+                    task_id=task_id,
+                    run_id=run_id,
+                    level=int(finding.level),
+                    code=str(finding.code),
+                    passed=False,
+                    message=finding.message[:2000],
+                    file=finding.file,
+                    line=finding.line,
+                    details={
+                        **finding.details,
+                        "feedback": finding.feedback,
+                        "end_line": finding.end_line,
+                        "atom_keys": list(finding.atom_keys),
+                    },
+                )
+            )
+    return rows
+
+
+def pass_rows(
+    *,
+    plan_id: int,
+    level: Level,
+    atom_ids: Iterable[int],
+    task_id: int | None = None,
+    run_id: int | None = None,
+) -> list[ValidationResult]:
+    """A passing row (`L<n>-passed`) for each atom that passed `level`."""
+    return [
+        ValidationResult(
+            plan_id=plan_id,
+            atom_id=atom_id,
+            task_id=task_id,
+            run_id=run_id,
+            level=int(level),
+            code=f"L{int(level)}-passed",
+            passed=True,
+        )
+        for atom_id in atom_ids
+    ]
+
+
 def record_findings(
     session: Session,
     *,
@@ -22,31 +81,10 @@ def record_findings(
     run_id: int | None = None,
 ) -> list[ValidationResult]:
     """Add one failed row per finding and blamed atom (`atom_ids` maps atom keys to row ids)."""
-    rows = []
-    for finding in findings:
-        ids: list[int | None] = [atom_ids[k] for k in finding.atom_keys if k in atom_ids]
-        ids = ids or [None]
-        for atom_id in ids:
-            row = ValidationResult(
-                plan_id=plan_id,
-                atom_id=atom_id,
-                task_id=task_id,
-                run_id=run_id,
-                level=int(finding.level),
-                code=str(finding.code),
-                passed=False,
-                message=finding.message[:2000],
-                file=finding.file,
-                line=finding.line,
-                details={
-                    **finding.details,
-                    "feedback": finding.feedback,
-                    "end_line": finding.end_line,
-                    "atom_keys": list(finding.atom_keys),
-                },
-            )
-            session.add(row)
-            rows.append(row)
+    rows = finding_rows(
+        plan_id=plan_id, findings=findings, atom_ids=atom_ids, task_id=task_id, run_id=run_id
+    )
+    session.add_all(rows)
     session.flush()
     return rows
 
@@ -61,18 +99,9 @@ def record_passes(
     run_id: int | None = None,
 ) -> list[ValidationResult]:
     """Add a passing row (`L<n>-passed`) for each atom that passed `level`."""
-    rows = [
-        ValidationResult(
-            plan_id=plan_id,
-            atom_id=atom_id,
-            task_id=task_id,
-            run_id=run_id,
-            level=int(level),
-            code=f"L{int(level)}-passed",
-            passed=True,
-        )
-        for atom_id in atom_ids
-    ]
+    rows = pass_rows(
+        plan_id=plan_id, level=level, atom_ids=atom_ids, task_id=task_id, run_id=run_id
+    )
     session.add_all(rows)
     session.flush()
     return rows

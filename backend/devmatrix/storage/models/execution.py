@@ -111,6 +111,9 @@ class AtomAttempt(SQLModel, table=True):
     code: str = ""
     outcome: str = Field(default="pending", max_length=16)
     feedback: str | None = None
+    # The request sent to the model, stored before the call: a resumed run re-sends exactly it, so
+    # an answer already paid for comes back from the cache instead of being generated again.
+    request: dict[str, Any] = json_field(dict)
     created_at: datetime = created_at_field()
 
 

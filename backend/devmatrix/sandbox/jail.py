@@ -106,13 +106,28 @@ def _lock_filesystem(box: str, box_tmp: str, exposed: list[list[str]]) -> None:
         _mount(None, point, None, MS_REMOUNT | MS_BIND | MS_RDONLY | flags)
     for hidden in dict.fromkeys(hidden for hidden, _ in exposed):
         _expose_through(hidden, [path for closed, path in exposed if closed == hidden])
+    # An interpreter installed under /tmp (a checkout cloned there) would vanish under the box's
+    # tmp: keep a read-only view of it at its old path.
+    # The jail runs with -S, so sys.prefix is the base interpreter's: take the venv from the path.
+    venv = os.path.dirname(os.path.dirname(os.path.abspath(sys.executable)))
+    prefixes = {os.path.realpath(sys.base_prefix), venv}
+    kept = [(p, os.open(p, os.O_PATH | os.O_DIRECTORY)) for p in sorted(prefixes) if _under_tmp(p)]
     _bind_rw(f"/proc/self/fd/{tmp_fd}", "/tmp")  # noqa: S108 - the box's own tmp, seen as /tmp
+    for path, fd in kept:
+        os.makedirs(path, mode=0o755, exist_ok=True)
+        _mount(f"/proc/self/fd/{fd}", path, None, MS_BIND)
+        _mount(None, path, None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)
+        os.close(fd)
     box_stat = os.fstat(box_fd)
     if not os.path.isdir(box) or os.stat(box).st_ino != box_stat.st_ino:
         os.makedirs(box, exist_ok=True)  # the box lived under /tmp: show it at its old path
     _bind_rw(f"/proc/self/fd/{box_fd}", box)
     os.close(box_fd)
     os.close(tmp_fd)
+
+
+def _under_tmp(path: str) -> bool:
+    return path == "/tmp" or path.startswith("/tmp/")  # noqa: S108 - comparing, not creating
 
 
 def _expose_through(hidden: str, paths: list[str]) -> None:

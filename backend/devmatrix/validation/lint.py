@@ -112,4 +112,18 @@ def check_source(source: str, *, filename: str, select: tuple[str, ...]) -> list
 def lint_project(root: Path, *, select: tuple[str, ...] | None = None) -> list[LintDiagnostic]:
     """Lint a project folder with its own ruff configuration (or ruff's defaults), or `select` rules."""
     args = ["--select", ",".join(select)] if select else []
+    if not has_own_ruff_config(root):
+        # Otherwise ruff would climb to a parent folder's configuration (say, the repository the
+        # output folder happens to sit in) and judge the project by someone else's rules.
+        args.append("--isolated")
     return _parse(_run([*args, "."], cwd=root), root)
+
+
+def has_own_ruff_config(root: Path) -> bool:
+    """True when the project itself configures ruff (ruff.toml, .ruff.toml or [tool.ruff])."""
+    if (root / "ruff.toml").is_file() or (root / ".ruff.toml").is_file():
+        return True
+    pyproject = root / "pyproject.toml"
+    return pyproject.is_file() and "[tool.ruff" in pyproject.read_text(
+        encoding="utf-8", errors="replace"
+    )

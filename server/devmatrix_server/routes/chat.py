@@ -31,6 +31,7 @@ def send_message(
         select(Message).where(Message.conversation_id == conversation_id).order_by(col(Message.id))
     ).all()
     registry = run_registry(request.app.state)
+    session.commit()  # the model call takes its own connections; do not hold one meanwhile
     intent, reply, plan_id = registry.call(
         reply_to(
             registry.client(),

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, status
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
-from devmatrix.execution.pipeline import latest_run, run_state
+from devmatrix.execution.pipeline import run_state
+from devmatrix.storage.models import ExecutionRun
 from devmatrix_server.deps import Caller, MemberAccess, ObjectId, SessionDep
 from devmatrix_server.routes.plans import team_plan
 from devmatrix_server.routes.usage import enforce_quota
@@ -15,9 +16,15 @@ from devmatrix_server.schemas.execution import RunStatus
 router = APIRouter(prefix="/api/v1/plans", tags=["execution"])
 
 
-def run_status(registry: RunRegistry, plan_id: int) -> RunStatus:
+def run_status(registry: RunRegistry, session: Session, plan_id: int) -> RunStatus:
     """The plan's latest run as the API shows it (`paused` while this server holds it paused)."""
-    run = latest_run(registry.engine, plan_id)
+    # On the request's own connection: a second one per request exhausts the pool under load.
+    run = session.exec(
+        select(ExecutionRun)
+        .where(ExecutionRun.plan_id == plan_id)
+        .order_by(col(ExecutionRun.id).desc())
+        .limit(1)
+    ).first()
     active = registry.active(plan_id)
     if run is None or run.id is None:
         return RunStatus(plan_id=plan_id, status="starting" if active else "idle")
@@ -42,8 +49,9 @@ def start_run(request: Request, session: Session, plan_id: int, caller: Caller) 
     team_plan(session, plan_id, caller)
     enforce_quota(session, caller, run=True)
     registry = run_registry(request.app.state)
+    session.commit()  # hand the connection back before the registry takes its own
     registry.start(plan_id)
-    return run_status(registry, plan_id)
+    return run_status(registry, session, plan_id)
 
 
 @router.get("/{plan_id}/execution", response_model=RunStatus)
@@ -52,7 +60,7 @@ def read_status(
 ) -> RunStatus:
     """The plan's latest run: status (`stalled` when its process died), counts, cost."""
     team_plan(session, plan_id, caller)
-    return run_status(run_registry(request.app.state), plan_id)
+    return run_status(run_registry(request.app.state), session, plan_id)
 
 
 @router.post(
@@ -71,7 +79,7 @@ def _control(
     team_plan(session, plan_id, caller)
     registry = run_registry(request.app.state)
     registry.control(plan_id, action)
-    return run_status(registry, plan_id)
+    return run_status(registry, session, plan_id)
 
 
 @router.post("/{plan_id}/execution/pause", response_model=RunStatus)

@@ -84,6 +84,7 @@ def create_plan(
     """Discovery, MasterPlan and atom planning on a spec; the plan starts as a draft."""
     enforce_quota(session, caller)
     registry = run_registry(request.app.state)
+    session.commit()  # the pipeline takes its own connections; do not hold one meanwhile
     result = registry.call(
         plan_from_spec(
             registry.client(),

@@ -65,6 +65,7 @@ def approve(
 ) -> ReviewItemPublic:
     """Accept the proposed code as it is."""
     team_item(session, item_id, caller)
+    session.commit()  # the engine takes its own connection; do not hold one meanwhile
     engine = run_registry(request.app.state).engine
     return _public(resolve_review(engine, item_id, "approved", user_id=caller.user_id))
 
@@ -81,6 +82,7 @@ def reject(
     item = team_item(session, item_id, caller)
     enforce_quota(session, caller, run=True)
     registry = run_registry(request.app.state)
+    session.commit()  # the engine takes its own connection; do not hold one meanwhile
     done = resolve_review(
         registry.engine, item_id, "rejected", note=data.reason, user_id=caller.user_id
     )
@@ -97,6 +99,7 @@ def edit(
     item = team_item(session, item_id, caller)
     enforce_quota(session, caller, run=True)
     registry = run_registry(request.app.state)
+    session.commit()  # the engine takes its own connection; do not hold one meanwhile
     done = resolve_review(
         registry.engine, item_id, "edited", note="edited by hand", user_id=caller.user_id
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 
 from sqlalchemy import Engine
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from devmatrix.errors import DevMatrixError, NotFoundError
 from devmatrix.storage.db import session_scope
@@ -20,6 +20,17 @@ REJECTION_PREFIX = "A reviewer rejected your previous code for this definition."
 
 class ReviewError(DevMatrixError):
     """A review action that cannot be taken (wrong state, empty reason...)."""
+
+
+def latest_attempts(session: Session, atom_id: int, count: int) -> list[AtomAttempt]:
+    """An atom's newest attempts, newest first."""
+    query = (
+        select(AtomAttempt)
+        .where(AtomAttempt.atom_id == atom_id)
+        .order_by(col(AtomAttempt.number).desc())
+        .limit(count)
+    )
+    return list(session.exec(query))
 
 
 def code_diff(previous: str, proposed: str, file: str) -> str:
@@ -44,12 +55,7 @@ def open_review(
         open_item = session.exec(
             select(ReviewItem).where(ReviewItem.atom_id == atom_id, ReviewItem.status == "open")
         ).first()
-        attempts = session.exec(
-            select(AtomAttempt)
-            .where(AtomAttempt.atom_id == atom_id)
-            .order_by(col(AtomAttempt.number).desc())
-            .limit(2)
-        ).all()
+        attempts = latest_attempts(session, atom_id, 2)
         proposed = atom.code or (attempts[0].code if attempts else "")
         previous = attempts[1].code if len(attempts) > 1 else ""
         item = open_item or ReviewItem(plan_id=atom.plan_id, atom_id=atom_id)
@@ -97,12 +103,7 @@ def resolve_review(
 def record_human_code(engine: Engine, atom_id: int, code: str) -> None:
     """Store a person's code for an atom as its next attempt, to be validated on the next run."""
     with session_scope(engine) as session:
-        last = session.exec(
-            select(AtomAttempt)
-            .where(AtomAttempt.atom_id == atom_id)
-            .order_by(col(AtomAttempt.number).desc())
-            .limit(1)
-        ).first()
+        last = next(iter(latest_attempts(session, atom_id, 1)), None)
         number = (last.number if last else 0) + 1
         session.add(
             AtomAttempt(
@@ -114,12 +115,7 @@ def record_human_code(engine: Engine, atom_id: int, code: str) -> None:
 def record_rejection_feedback(engine: Engine, atom_id: int, reason: str) -> None:
     """Mark the atom's last attempt as failed with the reviewer's reason as the model's feedback."""
     with session_scope(engine) as session:
-        last = session.exec(
-            select(AtomAttempt)
-            .where(AtomAttempt.atom_id == atom_id)
-            .order_by(col(AtomAttempt.number).desc())
-            .limit(1)
-        ).first()
+        last = next(iter(latest_attempts(session, atom_id, 1)), None)
         if last is not None:
             last.outcome = "failed"
             last.feedback = (

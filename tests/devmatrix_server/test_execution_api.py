@@ -150,3 +150,28 @@ def test_review_queue_closes_items(make_sqlite_api: ApiFactory, action: str) -> 
     assert twice.status_code >= 400  # an item closes once
     wait_for_run(api, plan_id, headers)  # reject/edit resume the run; let it settle
     api.app.state.run_registry.close()
+
+
+def test_pause_resume_cancel(make_sqlite_api: ApiFactory) -> None:
+    api = scripted_api(make_sqlite_api)
+    api.register("ada")
+    headers = api.headers("ada")
+    plan_id = plan_calc(api, headers)
+    base = f"/api/v1/plans/{plan_id}/execution"
+    assert api.client.post(f"{base}/pause", headers=headers).status_code == 409  # nothing runs
+    assert api.client.post(f"{base}/start", headers=headers).status_code == 202
+    assert api.client.post(f"{base}/pause", headers=headers).status_code == 200
+    deadline = time.monotonic() + 30
+    status = ""
+    while status != "paused" and time.monotonic() < deadline:
+        status = api.client.get(base, headers=headers).json()["status"]
+        time.sleep(0.1)
+    assert status == "paused"
+    assert api.client.post(f"{base}/resume", headers=headers).json()["status"] == "running"
+    assert api.client.post(f"{base}/cancel", headers=headers).status_code == 200
+    final = wait_for_run(api, plan_id, headers)
+    assert final["status"] in ("cancelled", "finished")  # a run may finish before the cancel lands
+    resumed = api.client.post(f"{base}/start", headers=headers)
+    assert resumed.status_code == 202
+    assert wait_for_run(api, plan_id, headers)["status"] == "finished"
+    api.app.state.run_registry.close()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -130,7 +130,9 @@ class RunRegistry:
             "resume": active.control.resume,
             "cancel": active.control.cancel,
         }[action]
-        self.loop().call_soon_threadsafe(method)
+        # Applied on the run loop (the control's listeners wake tasks there), and waited for, so
+        # the status read right after already shows the change.
+        self.call(_apply(method), timeout=10)
 
     def wait(self, plan_id: int, timeout: float) -> RunSummary | None:
         """Wait for the live run of `plan_id` to end (for tests and shutdown)."""
@@ -144,6 +146,10 @@ class RunRegistry:
                 self._loop.call_soon_threadsafe(active.control.cancel)
         if self._loop is not None:
             self._loop.call_soon_threadsafe(self._loop.stop)
+
+
+async def _apply(action: Callable[[], None]) -> None:
+    action()
 
 
 def run_registry(app_state: Any) -> RunRegistry:

@@ -163,12 +163,15 @@ def test_pause_resume_cancel(make_sqlite_api: ApiFactory) -> None:
     assert api.client.post(f"{base}/pause", headers=headers).status_code == 200
     deadline = time.monotonic() + 30
     status = ""
-    while status != "paused" and time.monotonic() < deadline:
+    while status not in ("paused", "finished") and time.monotonic() < deadline:
         status = api.client.get(base, headers=headers).json()["status"]
         time.sleep(0.1)
-    assert status == "paused"
-    assert api.client.post(f"{base}/resume", headers=headers).json()["status"] == "running"
-    assert api.client.post(f"{base}/cancel", headers=headers).status_code == 200
+    # A paused run starts nothing new, so it stays paused; only atoms started before the
+    # pause landed can finish it (the calc plan is small).
+    assert status in ("paused", "finished")
+    if status == "paused":
+        assert api.client.post(f"{base}/resume", headers=headers).json()["status"] == "running"
+        assert api.client.post(f"{base}/cancel", headers=headers).status_code == 200
     final = wait_for_run(api, plan_id, headers)
     assert final["status"] in ("cancelled", "finished")  # a run may finish before the cancel lands
     resumed = api.client.post(f"{base}/start", headers=headers)

@@ -292,6 +292,30 @@ class CodeAtomPublic(BaseModel):
 class AtomizeResult(BaseModel):
     """Atoms, edges and waves of uploaded code, and files that could not be read."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "atoms": [
+                        {
+                            "id": "calc/ops.py::add",
+                            "file": "calc/ops.py",
+                            "qualified_name": "add",
+                            "kind": "function",
+                            "start_line": 1,
+                            "end_line": 2,
+                            "signature": "def add(a, b):",
+                        }
+                    ],
+                    "edges": [{"source": "calc/mul.py::mul", "target": "calc/ops.py::add"}],
+                    "waves": [["calc/ops.py::add"], ["calc/mul.py::mul"]],
+                    "cycles": [],
+                    "problems": [],
+                }
+            ]
+        }
+    )
+
     atoms: list[CodeAtomPublic]
     edges: list[EdgePublic]
     waves: list[list[str]]

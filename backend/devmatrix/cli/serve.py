@@ -12,7 +12,6 @@ import sys
 from typing import Any
 
 import typer
-from rich.markup import escape
 
 from devmatrix.cli.app import app
 from devmatrix.config import get_settings
@@ -27,8 +26,7 @@ def _load_server() -> tuple[Any, Any]:
     except ModuleNotFoundError as exc:
         raise ConfigError(
             f"The DevMatrix server is not installed (missing module {exc.name!r}).",
-            # Escaped: the CLI prints errors through Rich, which would eat "[server]" as markup.
-            "Install it with: pip install 'devmatrix" + escape("[server]") + "'",
+            "Install it with: pip install 'devmatrix[server]'",
         ) from None
 
 

@@ -100,6 +100,8 @@ class Settings(BaseSettings):
     # Server and authentication.
     jwt_secret: SecretStr | None = None
     admin_password: SecretStr | None = None
+    # A `dmx_` token the language server hands its private backend; honoured only on loopback.
+    local_token: SecretStr | None = None
     cors_origins: list[str] = Field(default_factory=list)
 
     # Atomizer: larger source files (usually generated) are reported and skipped.

@@ -11,6 +11,7 @@ from devmatrix.config import Settings, get_settings
 from devmatrix.errors import ConfigError
 from devmatrix.storage.db import open_database
 from devmatrix_server.accounts import seed_roles
+from devmatrix_server.local import install_local_token
 from devmatrix_server.observability import install_ops
 from devmatrix_server.problems import PROBLEM_RESPONSES, install_problem_handlers
 from devmatrix_server.routes import (
@@ -67,6 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in ROUTERS + DOMAIN_ROUTERS:
         app.include_router(router)
     install_ops(app, settings)
+    install_local_token(app, settings)
     return app
 
 

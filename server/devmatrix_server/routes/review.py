@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Request
 from sqlmodel import Session, col, select
 
 from devmatrix.errors import NotFoundError
+from devmatrix.events import ReviewResolved
 from devmatrix.execution.review import record_human_code, record_rejection_feedback, resolve_review
 from devmatrix.storage.models import MasterPlan, ReviewItem
 from devmatrix_server.deps import Caller, MemberAccess, ObjectId, SessionDep
@@ -67,7 +68,9 @@ def approve(
     team_item(session, item_id, caller)
     session.commit()  # the engine takes its own connection; do not hold one meanwhile
     engine = run_registry(request.app.state).engine
-    return _public(resolve_review(engine, item_id, "approved", user_id=caller.user_id))
+    done = resolve_review(engine, item_id, "approved", user_id=caller.user_id)
+    _announce(request, done, caller)
+    return _public(done)
 
 
 @router.post("/{item_id}/reject", response_model=ReviewItemPublic)
@@ -87,6 +90,7 @@ def reject(
         registry.engine, item_id, "rejected", note=data.reason, user_id=caller.user_id
     )
     record_rejection_feedback(registry.engine, done.atom_id, data.reason)
+    _announce(request, done, caller)
     _resume(request, item.plan_id)
     return _public(done)
 
@@ -104,8 +108,17 @@ def edit(
         registry.engine, item_id, "edited", note="edited by hand", user_id=caller.user_id
     )
     record_human_code(registry.engine, done.atom_id, data.code)
+    _announce(request, done, caller)
     _resume(request, item.plan_id)
     return _public(done)
+
+
+def _announce(request: Request, item: ReviewItem, caller: Caller) -> None:
+    # Editors clear the item's diagnostic on this event, whoever closed it and wherever.
+    bus = getattr(request.app.state, "event_bus", None)
+    if bus is not None:
+        payload = {"review_id": item.id, "atom_id": item.atom_id, "status": item.status}
+        bus.publish(ReviewResolved(plan_id=item.plan_id, team_id=caller.team_id, payload=payload))
 
 
 def _resume(request: Request, plan_id: int) -> None:

@@ -1,0 +1,76 @@
+/**
+ * Entry point: wires the language client, views, status bar, chat and commands together.
+ * The language server is the only link to the backend; everything here goes through it.
+ */
+import * as vscode from "vscode";
+import { changeAction } from "./settings";
+import { refreshAll, registerCommands, type Parts } from "./vscode/commands";
+import { PlanTreeProvider } from "./vscode/planTree";
+import { onInterpreterChange } from "./vscode/pythonExtension";
+import { ReviewQueue } from "./vscode/reviewView";
+import { REVIEW_SCHEME } from "./reviewModel";
+import { Secrets } from "./vscode/secrets";
+import { ServerController } from "./vscode/server";
+import { StatusBar } from "./vscode/statusBar";
+
+let controller: ServerController | undefined;
+
+/** Activate: start the server through the restart path and register the UI. */
+export async function activate(context: vscode.ExtensionContext): Promise<void> {
+  const output = vscode.window.createOutputChannel("DevMatrix", { log: true });
+  const secrets = new Secrets(context.secrets);
+  const server = new ServerController(output, secrets);
+  controller = server;
+  const plans = new PlanTreeProvider(server, output);
+  const reviews = new ReviewQueue(server, output);
+  const statusBar = new StatusBar(server);
+  const parts: Parts = { context, server, secrets, plans, reviews, statusBar, output };
+
+  const planView = vscode.window.createTreeView("devmatrix.plan", { treeDataProvider: plans, showCollapseAll: true });
+  const reviewView = vscode.window.createTreeView("devmatrix.review", { treeDataProvider: reviews });
+  const updateBadges = (): void => {
+    planView.message = plans.viewMessage;
+    reviewView.badge = reviews.size > 0 ? { value: reviews.size, tooltip: `${reviews.size} review items wait for you` } : undefined;
+    reviewView.message = reviews.size === 0 ? "Nothing to review." : undefined;
+  };
+
+  context.subscriptions.push(
+    output,
+    statusBar,
+    planView,
+    reviewView,
+    plans.onDidChangeTreeData(updateBadges),
+    reviews.onDidChangeTreeData(updateBadges),
+    vscode.workspace.registerTextDocumentContentProvider(REVIEW_SCHEME, reviews),
+    ...registerCommands(parts),
+    server.onDidChangeState((state) => {
+      statusBar.render();
+      if (state === "running") void refreshAll(parts);
+    }),
+    server.onEvent((event) => {
+      output.debug(`event ${event.type} ${JSON.stringify(event.payload ?? {})}`);
+      plans.handleEvent(event);
+      if (event.type.startsWith("review_")) void reviews.reload();
+      void statusBar.refresh();
+    }),
+    vscode.workspace.onDidChangeConfiguration((e) => {
+      const action = changeAction((section) => e.affectsConfiguration(section));
+      if (action === "restart") void server.requestRestart("settings changed");
+      else if (action === "notify") void server.settingsChanged();
+    }),
+    secrets.onDidChange((what) => {
+      if (what === "token") void server.settingsChanged();
+      else void server.requestRestart("API key changed");
+    }),
+    onInterpreterChange(() => void server.requestRestart("Python interpreter changed")),
+    vscode.window.onDidChangeActiveTextEditor(() => void reviews.updateEditContext()),
+    { dispose: () => void server.dispose() },
+  );
+  await server.requestRestart("activation");
+}
+
+/** Deactivate: stop the language server (which stops a private backend). */
+export async function deactivate(): Promise<void> {
+  await controller?.dispose();
+  controller = undefined;
+}

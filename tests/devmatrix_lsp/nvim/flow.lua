@@ -157,11 +157,11 @@ function steps.plan()
 end
 
 function steps.approve()
-  return command('devmatrix.plan.approve', {})
+  return command('devmatrix.plan.approve', vim.empty_dict())
 end
 
 function steps.run()
-  local run = command('devmatrix.run.start', {})
+  local run = command('devmatrix.run.start', vim.empty_dict())
   local bufnr = buffer_for(cfg.atom.file)
   wait_for('a review-needed diagnostic on ' .. cfg.atom.file, cfg.timeout_ms, function()
     return #devmatrix_diagnostics(bufnr, 'review-needed') > 0
@@ -192,13 +192,17 @@ end
 
 --- Apply one code action the way Neovim's code_action() does: resolve it when it comes without
 --- an edit, apply the edit, then run the command.
-local function apply_action(action, bufnr)
+local function apply_action(action, bufnr, before_command)
   if not action.edit and action.data and client:supports_method('codeAction/resolve') then
     local resolved = client:request_sync('codeAction/resolve', action, 30000, bufnr)
     action = resolved and resolved.result or action
   end
   if action.edit then
+    trace('applying %s', vim.json.encode(action.edit))
     vim.lsp.util.apply_workspace_edit(action.edit, client.offset_encoding)
+  end
+  if before_command then
+    before_command()
   end
   local outcome = vim.NIL
   if action.command then
@@ -235,19 +239,47 @@ function steps.apply_atom()
   wait_for('the atom body in the buffer', 10000, function()
     return text_of(bufnr):find(cfg.atom.body, 1, true) ~= nil
   end)
-  vim.cmd.write()
+  -- The document was open, so the edit may carry no CreateFile: `++p` makes the folder as a
+  -- person would.
+  vim.cmd('write ++p')
   return { actions = listed, applied = applied, before = before, after = text_of(bufnr) }
+end
+
+--- The 0-based line of the applied atom's `def`, or nil.
+local function def_line(bufnr)
+  for i, line in ipairs(vim.api.nvim_buf_get_lines(bufnr, 0, -1, false)) do
+    if line:find('def ' .. cfg.atom.name .. '(', 1, true) == 1 then
+      return i - 1
+    end
+  end
 end
 
 function steps.approve_review()
   local bufnr = vim.fn.bufnr(cfg.workspace .. '/' .. cfg.atom.file)
+  -- After the edit the server republishes the diagnostic at the atom's new place in the buffer.
+  local moved
+  wait_for('the review-needed diagnostic to cover the applied atom', 10000, function()
+    local line = def_line(bufnr)
+    moved = devmatrix_diagnostics(bufnr, 'review-needed')[1]
+    return line ~= nil and moved ~= nil and moved.lnum <= line and line <= moved.end_lnum
+  end)
   local action = find_action(code_actions(bufnr), 'DevMatrix: approve review ' .. cfg.atom.name)
-  local applied = apply_action(action, bufnr)
-  local since = ms()
+  local kept, since
+  local applied = apply_action(action, bufnr, function()
+    -- The edit (the proposed code, already in the buffer) resolves nothing by itself: give the
+    -- server a moment to react to it, then check the warning is still there.
+    vim.wait(1000, function()
+      return false
+    end, 50)
+    kept = #devmatrix_diagnostics(bufnr, 'review-needed') > 0
+    since = ms()
+  end)
+  applied.kept_after_edit = kept
   wait_for('the review-needed diagnostic to clear', 30000, function()
     return #devmatrix_diagnostics(bufnr, 'review-needed') == 0
   end)
   applied.cleared_after_ms = ms() - since
+  applied.diagnostic_lines = { moved.lnum, moved.end_lnum }
   applied.left = vim.tbl_map(function(d)
     return { code = d.code, message = d.message }
   end, devmatrix_diagnostics(bufnr))

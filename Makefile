@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint install
+.PHONY: demo test lint install vscode
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -27,5 +27,18 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 
-test: lint
+test: lint vscode
 	$(VENV)/bin/pytest
+
+# The VS Code extension: typecheck, unit tests, integration test against the real language server
+# (this .venv's Python), then `vsce package` and a check of the .vsix. `npm ci` runs when
+# node_modules is missing or older than the lockfile (npm writes node_modules/.package-lock.json).
+EXT := vscode-extension
+$(EXT)/node_modules/.package-lock.json: $(EXT)/package.json $(EXT)/package-lock.json
+	cd $(EXT) && npm ci --no-audit --no-fund
+	touch $@
+
+vscode: $(STAMP)
+	@if ! command -v npm >/dev/null 2>&1; then echo "skipping $(EXT): npm (Node 20+) is not installed"; \
+	else $(MAKE) --no-print-directory $(EXT)/node_modules/.package-lock.json && \
+	cd $(EXT) && DEVMATRIX_PYTHON=$(abspath $(PY)) npm test && npm run package && npm run test:package; fi

@@ -1,109 +1,248 @@
-"""The language server's link to a DevMatrix backend: a configured team URL, or a private local
-backend (`devmatrix serve --port 0`) started on demand and stopped on exit."""
+"""The language server's link to a DevMatrix backend over HTTP: a configured team URL, or a
+private local backend (`python -m devmatrix serve --port 0`) started on demand and stopped on exit.
+
+Every call says plainly what went wrong: `BackendUnavailable` when nothing answers (or nothing can
+be started), `BackendRefused` with the backend's own problem detail when it answers with an error.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import shutil
+import contextlib
+import importlib.util
+import os
 import sys
-from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import Any, Literal
 
 import httpx
+
+from devmatrix_lsp.settings import Settings, new_local_token
 
 INSTALL_HINT = (
     "The DevMatrix engine is not installed in this Python environment, so no private backend can "
     "be started. Install it with `pip install 'devmatrix[all]'`, or set the backend URL "
     "(initializationOptions.backendUrl) to a team backend."
 )
+START_TIMEOUT_SECONDS = 60.0
+LONG_CALL_SECONDS = 900.0  # planning and chat wait for the model
+PAGE_SIZE = 200
+State = Literal["connected", "starting", "unreachable"]
 
 
 class BackendUnavailable(Exception):
     """No backend could be reached or started; the message says what to do."""
 
 
-@dataclass
-class BackendSettings:
-    """What the editor told us through initializationOptions or didChangeConfiguration."""
+class BackendRefused(Exception):
+    """The backend answered with an error; the message is its problem detail."""
 
-    url: str | None = None
-    token: str | None = None
-
-    @classmethod
-    def from_options(cls, options: Any) -> BackendSettings:
-        """Read `backendUrl` and `token` from an options object, ignoring anything else."""
-        if not isinstance(options, dict):
-            return cls()
-        url = options.get("backendUrl") or None
-        token = options.get("token") or None
-        return cls(url=str(url).rstrip("/") if url else None, token=str(token) if token else None)
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
 
 
-@dataclass
-class Backend:
-    """A connection to one backend; owns the private backend process when it started one."""
+class PrivateBackend:
+    """A `devmatrix serve` child process on a random loopback port."""
 
-    settings: BackendSettings = field(default_factory=BackendSettings)
-    process: asyncio.subprocess.Process | None = None
-    base_url: str | None = None
+    def __init__(self) -> None:
+        self.process: asyncio.subprocess.Process | None = None
+        self._drain: asyncio.Task[None] | None = None
 
-    async def ensure_started(self) -> str:
-        """The backend's base URL, starting a private one when none is configured."""
-        if self.settings.url:
-            self.base_url = self.settings.url
-        elif self.base_url is None:
-            self.base_url = await self._start_private()
-        return self.base_url
+    @property
+    def alive(self) -> bool:
+        """Whether the child process is still running."""
+        return self.process is not None and self.process.returncode is None
 
-    async def _start_private(self) -> str:
-        if shutil.which("devmatrix") is None and not _engine_importable():
+    async def start(self, settings: Settings, root: Path | None) -> tuple[str, str]:
+        """Start the backend; returns its URL and the fresh local token it accepts."""
+        if importlib.util.find_spec("devmatrix") is None:
             raise BackendUnavailable(INSTALL_HINT)
-        self.process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "devmatrix",
-            "serve",
-            "--port",
-            "0",
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.DEVNULL,
-        )
+        token = new_local_token()
+        data = settings.data_folder(root)
+        data.mkdir(parents=True, exist_ok=True)
+        env = {**os.environ, **settings.private_env(root, token)}
+        with (data / "backend.log").open("ab") as log:
+            self.process = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "devmatrix",
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                "0",
+                stdout=asyncio.subprocess.PIPE,
+                stderr=log,
+                stdin=asyncio.subprocess.DEVNULL,
+                env=env,
+            )
         assert self.process.stdout is not None
         try:
-            line = await asyncio.wait_for(self.process.stdout.readline(), timeout=60)
+            line = await asyncio.wait_for(self.process.stdout.readline(), START_TIMEOUT_SECONDS)
         except TimeoutError:
             await self.stop()
-            raise BackendUnavailable("The private backend did not start within 60 s.") from None
-        url = line.decode().strip()
+            raise BackendUnavailable(
+                f"The private backend did not start within {START_TIMEOUT_SECONDS:.0f} s; "
+                f"see {data / 'backend.log'}."
+            ) from None
+        url = line.decode(errors="replace").strip()
         if not url.startswith("http"):
             await self.stop()
-            raise BackendUnavailable(f"The private backend failed to start: {url or 'no output'}")
-        return url
-
-    async def get_json(self, path: str) -> Any:
-        """GET a JSON document from the backend."""
-        base = await self.ensure_started()
-        headers = {"Authorization": f"Bearer {self.settings.token}"} if self.settings.token else {}
-        try:
-            async with httpx.AsyncClient(base_url=base, timeout=10, headers=headers) as client:
-                response = await client.get(path)
-        except httpx.HTTPError as exc:
-            raise BackendUnavailable(f"The backend at {base} is unreachable: {exc}") from None
-        response.raise_for_status()
-        return response.json()
+            raise BackendUnavailable(
+                f"The private backend failed to start; see {data / 'backend.log'}."
+            )
+        self._drain = asyncio.create_task(_drain(self.process.stdout))
+        return url, token
 
     async def stop(self) -> None:
-        """Stop the private backend, if this server started one."""
-        if self.process and self.process.returncode is None:
-            self.process.terminate()
-            try:
-                await asyncio.wait_for(self.process.wait(), timeout=10)
-            except TimeoutError:
-                self.process.kill()
-        self.process = None
+        """Stop the child process (terminate, then kill after 10 s)."""
+        process, self.process = self.process, None
+        if self._drain is not None:
+            self._drain.cancel()
+        if process is None or process.returncode is not None:
+            return
+        process.terminate()
+        try:
+            await asyncio.wait_for(process.wait(), timeout=10)
+        except TimeoutError:
+            process.kill()
+            await process.wait()
 
 
-def _engine_importable() -> bool:
-    import importlib.util
+async def _drain(stream: asyncio.StreamReader) -> None:
+    # A full stdout pipe would block the child; nothing after the URL line is needed.
+    while await stream.read(65536):
+        pass
 
-    return importlib.util.find_spec("devmatrix") is not None
+
+class Backend:
+    """The backend in use for this editor session, its connection state and HTTP client."""
+
+    def __init__(self, settings: Settings, root: Path | None) -> None:
+        self.settings = settings
+        self.root = root
+        self.private = PrivateBackend()
+        self.base_url: str | None = settings.backend_url
+        self.token: str | None = settings.token
+        self.state: State = "starting"
+        self.message: str | None = None
+        self._client: httpx.AsyncClient | None = None
+        self._lock = asyncio.Lock()
+
+    async def ensure(self) -> str:
+        """The backend's base URL, starting (or restarting) a private one when none is configured."""
+        async with self._lock:
+            if self.settings.backend_url is None and not self.private.alive:
+                self.state = "starting"
+                await self._drop_client()
+                try:
+                    self.base_url, self.token = await self.private.start(self.settings, self.root)
+                except BackendUnavailable as exc:
+                    self.mark_unreachable(str(exc))
+                    raise
+            assert self.base_url is not None
+            if self._client is None:
+                headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+                self._client = httpx.AsyncClient(
+                    base_url=self.base_url, headers=headers, timeout=30.0
+                )
+            return self.base_url
+
+    def mark_unreachable(self, message: str) -> None:
+        """Record that the backend does not answer, with a message for a person."""
+        self.state = "unreachable"
+        self.message = message
+
+    def mark_connected(self) -> None:
+        """Record that the backend answers."""
+        self.state = "connected"
+        self.message = None
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: dict[str, Any] | None = None,
+        long: bool = False,
+    ) -> Any:
+        """One JSON call; raises BackendUnavailable or BackendRefused with a readable message."""
+        base = await self.ensure()
+        assert self._client is not None
+        timeout = LONG_CALL_SECONDS if long else 30.0
+        try:
+            response = await self._client.request(
+                method, path, json=json, params=params, timeout=timeout
+            )
+        except httpx.HTTPError as exc:
+            reason = str(exc) or type(exc).__name__
+            self.mark_unreachable(f"The backend at {base} is unreachable ({reason}).")
+            raise BackendUnavailable(self.message or reason) from None
+        self.mark_connected()
+        if response.status_code >= 400:
+            raise BackendRefused(response.status_code, _problem(response))
+        if response.status_code == 204 or not response.content:
+            return None
+        return response.json()
+
+    async def request_text(self, path: str) -> str:
+        """GET a text document (e.g. Markdown) from the backend."""
+        base = await self.ensure()
+        assert self._client is not None
+        try:
+            response = await self._client.get(path)
+        except httpx.HTTPError as exc:
+            self.mark_unreachable(f"The backend at {base} is unreachable ({exc}).")
+            raise BackendUnavailable(self.message or str(exc)) from None
+        if response.status_code >= 400:
+            raise BackendRefused(response.status_code, _problem(response))
+        return response.text
+
+    async def all_pages(self, path: str, params: dict[str, Any] | None = None) -> list[Any]:
+        """Every item of a paginated list route."""
+        items: list[Any] = []
+        query: dict[str, Any] = {**(params or {}), "limit": PAGE_SIZE}
+        while True:
+            page = await self.request("GET", path, params=query)
+            items.extend(page.get("items", []))
+            cursor = page.get("next_cursor")
+            if not cursor:
+                return items
+            query["cursor"] = cursor
+
+    def websocket_url(self) -> tuple[str, str | None]:
+        """The event stream's URL (without query) and the token to send with it."""
+        assert self.base_url is not None
+        scheme = "wss" if self.base_url.startswith("https") else "ws"
+        rest = self.base_url.split("://", 1)[1]
+        return f"{scheme}://{rest}/api/v1/events", self.token
+
+    async def _drop_client(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            with contextlib.suppress(httpx.HTTPError, RuntimeError):
+                await client.aclose()
+
+    async def close(self) -> None:
+        """Close the HTTP client and stop the private backend, if one was started."""
+        await self._drop_client()
+        await self.private.stop()
+
+
+def _problem(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return f"The backend answered {response.status_code}: {response.text[:200]}"
+    if isinstance(body, dict):
+        detail = body.get("detail") or body.get("title")
+        errors = body.get("errors")
+        if errors and isinstance(errors, list):
+            first = errors[0]
+            where = ".".join(str(p) for p in first.get("loc", []))
+            detail = f"{detail} ({where}: {first.get('msg')})"
+        if detail:
+            return str(detail)
+    return f"The backend answered {response.status_code}."

@@ -1,0 +1,156 @@
+"""WorkspaceEdits that put atoms' code into the user's files: replace the symbol when the file has
+it, append it otherwise, add the imports it needs, and create files that do not exist yet."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from lsprotocol import types
+
+from devmatrix_lsp.atoms import AtomView
+from devmatrix_lsp.documents import IMPORT, split_imports
+from devmatrix_lsp.placement import Placement
+
+
+class NoCode(ValueError):
+    """The atom has no generated code yet."""
+
+
+@dataclass(frozen=True)
+class EditSupport:
+    """What the client's applyEdit understands."""
+
+    document_changes: bool = False
+    create_files: bool = False
+
+    @classmethod
+    def of(cls, capabilities: types.ClientCapabilities | None) -> EditSupport:
+        """Read `workspace.workspaceEdit` of the client's capabilities."""
+        workspace = capabilities.workspace if capabilities else None
+        edit = workspace.workspace_edit if workspace else None
+        if edit is None:
+            return cls()
+        operations = edit.resource_operations or []
+        create = types.ResourceOperationKind.Create in operations
+        # Resource operations exist only inside documentChanges, so declaring them implies it.
+        return cls(document_changes=bool(edit.document_changes) or create, create_files=create)
+
+
+@dataclass
+class FileEdit:
+    """The edit for one file, and whether the server must create the (empty) file first."""
+
+    edit: types.WorkspaceEdit
+    uri: str
+    create_on_disk: bool
+
+
+def atoms_edit(
+    place: Placement, file: str, atoms: list[AtomView], support: EditSupport
+) -> FileEdit:
+    """One edit putting every atom of `atoms` (all in `file`) into the workspace file."""
+    for atom in atoms:
+        if not atom.code:
+            raise NoCode(f"{atom.qualified_name} has no generated code yet; run the plan first.")
+    uri = place.uri(file)
+    lines = place.lines(file)
+    if lines is None or not any(line.strip() for line in lines):
+        text = _new_file_text(sorted(atoms, key=lambda a: a.start_line or 0))
+        end = (len(lines) - 1, len(lines[-1])) if lines else (0, 0)
+        edits = [_edit(0, 0, *end, text)]
+    else:
+        edits = _in_place(place, lines, atoms)
+    document = place.documents.get(uri)
+    version = document.version if document is not None else None
+    if not support.document_changes:
+        return FileEdit(types.WorkspaceEdit(changes={uri: edits}), uri, lines is None)
+    operations: list[types.TextDocumentEdit | types.CreateFile] = []
+    if lines is None and support.create_files:
+        operations.append(
+            types.CreateFile(uri=uri, options=types.CreateFileOptions(ignore_if_exists=True))
+        )
+    operations.append(
+        types.TextDocumentEdit(
+            text_document=types.OptionalVersionedTextDocumentIdentifier(uri=uri, version=version),
+            edits=list(edits),
+        )
+    )
+    return FileEdit(
+        types.WorkspaceEdit(document_changes=operations),
+        uri,
+        lines is None and not support.create_files,
+    )
+
+
+def _new_file_text(atoms: list[AtomView]) -> str:
+    imports: list[str] = []
+    bodies: list[str] = []
+    for atom in atoms:
+        needed, body = split_imports(atom.code or "")
+        imports.extend(i for i in needed if i not in imports)
+        bodies.append(body)
+    head = "".join(imports) + ("\n\n" if imports else "")
+    return head + "\n\n".join(bodies)
+
+
+def _in_place(place: Placement, lines: list[str], atoms: list[AtomView]) -> list[types.TextEdit]:
+    present = {line.strip() for line in lines if IMPORT.match(line)}
+    imports: list[str] = []
+    replaced: list[tuple[int, int, str]] = []
+    appended: list[str] = []
+    for atom in atoms:
+        needed, body = split_imports(atom.code or "")
+        imports.extend(i for i in needed if i.strip() not in present and i not in imports)
+        extent = place.symbols(atom.file).get(atom.qualified_name)
+        if extent is None:
+            appended.append(body)
+        else:
+            replaced.append((extent[0], extent[1], body))
+    at = _after_imports(lines)
+    edits: list[types.TextEdit] = []
+    import_text = "".join(imports)
+    for first, last, body in sorted(replaced):
+        if import_text and first <= at:  # never two edits at one position
+            body, import_text = import_text + "\n\n" + body, ""
+        edits.append(_replace_lines(lines, first, last, body))
+    if import_text:
+        edits.append(_edit(at, 0, at, 0, import_text + ("\n" if at == 0 and lines else "")))
+    if appended:
+        edits.append(_append(lines, appended))
+    return edits
+
+
+def _after_imports(lines: list[str]) -> int:
+    last = -1
+    for number, line in enumerate(lines[:200]):
+        if IMPORT.match(line):
+            last = number
+        elif line.strip() and not line.startswith(("#", '"""', "'''")) and last >= 0:
+            break
+    return last + 1
+
+
+def _replace_lines(lines: list[str], first: int, last: int, body: str) -> types.TextEdit:
+    if last + 1 < len(lines) or lines[last].endswith("\n"):
+        return _edit(first, 0, last + 1, 0, body)
+    return _edit(first, 0, last, len(lines[last]), body.rstrip("\n"))
+
+
+def _append(lines: list[str], bodies: list[str]) -> types.TextEdit:
+    text = "\n\n".join(bodies)
+    if not lines:
+        return _edit(0, 0, 0, 0, text)
+    last = lines[-1]
+    if last.endswith("\n"):
+        return _edit(len(lines), 0, len(lines), 0, "\n\n" + text)
+    return _edit(len(lines) - 1, len(last), len(lines) - 1, len(last), "\n\n\n" + text)
+
+
+def _edit(line: int, char: int, end_line: int, end_char: int, text: str) -> types.TextEdit:
+    return types.TextEdit(
+        range=types.Range(
+            start=types.Position(line=line, character=char),
+            end=types.Position(line=end_line, character=end_char),
+        ),
+        new_text=text,
+    )

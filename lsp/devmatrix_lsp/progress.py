@@ -1,0 +1,84 @@
+"""Work-done progress for planning and runs: `window/workDoneProgress/create` + `$/progress`,
+percentage from atoms done; a cancel from the editor calls `on_cancel` (which cancels the run)."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+
+from lsprotocol import types
+from pygls.exceptions import JsonRpcException
+from pygls.lsp.server import LanguageServer
+
+logger = logging.getLogger(__name__)
+
+
+class WorkProgress:
+    """One progress bar in the editor (nothing is sent when the client has no progress support)."""
+
+    def __init__(
+        self,
+        ls: LanguageServer,
+        title: str,
+        *,
+        token: types.ProgressToken | None = None,
+        on_cancel: Callable[[], None] | None = None,
+    ) -> None:
+        self.ls = ls
+        self.title = title
+        self.token = token
+        self.on_cancel = on_cancel
+        self.active = False
+        self.last_percent = -1
+
+    async def begin(self, message: str = "") -> None:
+        """Create the token (unless the client gave one) and show the bar."""
+        if self.token is None:
+            if not _supported(self.ls):
+                return
+            self.token = f"devmatrix-{uuid.uuid4().hex[:12]}"
+            try:
+                await self.ls.work_done_progress.create_async(self.token)
+            except JsonRpcException as exc:
+                logger.warning("The client refused a progress bar: %s", exc)
+                self.token = None
+                return
+        self.ls.work_done_progress.begin(
+            self.token,
+            types.WorkDoneProgressBegin(
+                title=self.title,
+                cancellable=self.on_cancel is not None,
+                message=message or None,
+                percentage=0,
+            ),
+        )
+        self.active = True
+
+    def report(self, done: int, total: int, message: str | None = None) -> None:
+        """Show `done` of `total` (skipped when the percentage did not move and no message)."""
+        if not self.active or self.token is None:
+            return
+        percent = int(100 * done / total) if total else 0
+        if percent == self.last_percent and message is None:
+            return
+        self.last_percent = percent
+        self.ls.work_done_progress.report(
+            self.token,
+            types.WorkDoneProgressReport(
+                percentage=percent, message=message or f"{done}/{total} atoms"
+            ),
+        )
+
+    def end(self, message: str) -> None:
+        """Close the bar with a final message."""
+        if not self.active or self.token is None:
+            return
+        self.active = False
+        self.ls.work_done_progress.end(self.token, types.WorkDoneProgressEnd(message=message))
+        self.ls.work_done_progress.tokens.pop(self.token, None)
+
+
+def _supported(ls: LanguageServer) -> bool:
+    window = ls.client_capabilities.window if ls.client_capabilities else None
+    return bool(window and window.work_done_progress)

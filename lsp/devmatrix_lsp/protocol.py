@@ -1,0 +1,100 @@
+"""JSON-RPC edges pygls leaves open: a request whose params do not fit its method gets an
+InvalidParams answer (pygls would drop it, leaving the client waiting), a message that is not
+JSON-RPC gets InvalidRequest, unparsable JSON gets ParseError; the server keeps running.
+
+Text sync goes to the server's own line-based store (see documents.py) instead of pygls'
+workspace, and the workDoneToken of executeCommand is made visible to the command.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import logging
+from collections.abc import Generator
+from dataclasses import dataclass
+from typing import Any
+
+from lsprotocol import types
+from pygls.exceptions import (
+    JsonRpcException,
+    JsonRpcInvalidRequest,
+    JsonRpcParseError,
+)
+from pygls.protocol import LanguageServerProtocol
+from pygls.protocol.language_server import lsp_method
+
+logger = logging.getLogger(__name__)
+COMMAND_PROGRESS_TOKEN: contextvars.ContextVar[types.ProgressToken | None] = contextvars.ContextVar(
+    "command_progress_token", default=None
+)
+
+
+@dataclass(frozen=True)
+class Refused:
+    """A request that could not be read, to be answered with `error`."""
+
+    id: Any
+    error: JsonRpcException
+
+
+class DevMatrixProtocol(LanguageServerProtocol):
+    """pygls' protocol with proper errors for bad messages and a cheaper text sync."""
+
+    def structure_message(self, data: dict[str, Any]) -> Any:
+        """Read one message; a request that does not fit becomes `Refused` instead of vanishing."""
+        try:
+            return super().structure_message(data)
+        except JsonRpcException as exc:
+            if "method" in data and data.get("id") is not None:
+                detail = f"The params of {data['method']!r} do not fit the method: {exc.__cause__}"
+                return Refused(data["id"], type(exc)(message=detail[:500]))
+            raise
+
+    def handle_message(self, message: Any) -> None:
+        """Answer unreadable requests with their error, then hand the rest to pygls."""
+        if isinstance(message, Refused):
+            self._send_response(message.id, None, message.error.to_response_error())
+            return
+        if not hasattr(message, "jsonrpc"):  # a bare object, list or value: not JSON-RPC
+            found = message.get("id") if isinstance(message, dict) else None
+            msg_id = found if isinstance(found, int | str) else None
+            error = JsonRpcInvalidRequest(message='The message is not JSON-RPC 2.0 ("jsonrpc").')
+            self._send_response(msg_id, None, error.to_response_error())
+            return
+        super().handle_message(message)
+
+    def answer_parse_error(self, error: Exception) -> None:
+        """Tell the client its last message was not JSON."""
+        reply = JsonRpcParseError(message=f"The message is not valid JSON: {error}")
+        self._send_data(types.ResponseErrorMessage(id=None, error=reply.to_response_error()))
+
+    @lsp_method(types.TEXT_DOCUMENT_DID_OPEN)
+    def lsp_text_document__did_open(self, params: types.DidOpenTextDocumentParams) -> Generator:
+        """The server's own store keeps documents (see documents.py)."""
+        if (handler := self.fm.features.get(types.TEXT_DOCUMENT_DID_OPEN)) is not None:
+            yield handler, (params,), None
+
+    @lsp_method(types.TEXT_DOCUMENT_DID_CHANGE)
+    def lsp_text_document__did_change(self, params: types.DidChangeTextDocumentParams) -> Generator:
+        """The server's own store applies changes (see documents.py)."""
+        if (handler := self.fm.features.get(types.TEXT_DOCUMENT_DID_CHANGE)) is not None:
+            yield handler, (params,), None
+
+    @lsp_method(types.TEXT_DOCUMENT_DID_CLOSE)
+    def lsp_text_document__did_close(self, params: types.DidCloseTextDocumentParams) -> Generator:
+        """The server's own store forgets documents (see documents.py)."""
+        if (handler := self.fm.features.get(types.TEXT_DOCUMENT_DID_CLOSE)) is not None:
+            yield handler, (params,), None
+
+    @lsp_method(types.WORKSPACE_EXECUTE_COMMAND)
+    def lsp_workspace__execute_command(self, params: types.ExecuteCommandParams) -> Generator:
+        """pygls' command dispatch, with the client's workDoneToken visible to the command."""
+        COMMAND_PROGRESS_TOKEN.set(params.work_done_token)
+        result = yield from super().lsp_workspace__execute_command(params)
+        return result
+
+
+def is_parse_error(error: Exception) -> bool:
+    """Whether pygls' reader failed on the JSON itself."""
+    return isinstance(error, json.JSONDecodeError | UnicodeDecodeError)

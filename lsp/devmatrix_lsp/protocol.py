@@ -60,14 +60,18 @@ class DevMatrixProtocol(LanguageServerProtocol):
             found = message.get("id") if isinstance(message, dict) else None
             msg_id = found if isinstance(found, int | str) else None
             error = JsonRpcInvalidRequest(message='The message is not JSON-RPC 2.0 ("jsonrpc").')
-            self._send_response(msg_id, None, error.to_response_error())
+            self._send_error(msg_id, error)
             return
         super().handle_message(message)
 
     def answer_parse_error(self, error: Exception) -> None:
         """Tell the client its last message was not JSON."""
-        reply = JsonRpcParseError(message=f"The message is not valid JSON: {error}")
-        self._send_data(types.ResponseErrorMessage(id=None, error=reply.to_response_error()))
+        self._send_error(None, JsonRpcParseError(message=f"The message is not valid JSON: {error}"))
+
+    def _send_error(self, msg_id: Any, error: JsonRpcException) -> None:
+        # Written by hand: the converter drops `"id": null`, which JSON-RPC requires here.
+        reply = {"code": error.code, "message": error.message}
+        self._send_data({"jsonrpc": "2.0", "id": msg_id, "error": reply})
 
     @lsp_method(types.TEXT_DOCUMENT_DID_OPEN)
     def lsp_text_document__did_open(self, params: types.DidOpenTextDocumentParams) -> Generator:

@@ -98,7 +98,8 @@ def symbol_extents(lines: list[str]) -> dict[str, Extent]:
             open_blocks.append((indent, qualified, _decorated_start(lines, number)))
         elif indent == 0 and (constant := CONSTANT.match(line)):
             found.setdefault(constant.group(1), (number, number))
-        last_code = number
+        if not stripped.startswith("#"):  # a trailing comment belongs to what follows
+            last_code = number
     for _, name, first in reversed(open_blocks):
         found.setdefault(name, (first, last_code))
     return found

@@ -3,7 +3,9 @@
  * The language server is the only link to the backend; everything here goes through it.
  */
 import * as vscode from "vscode";
+import { Debounced } from "./debounce";
 import { changeAction } from "./settings";
+import { runActive } from "./statusModel";
 import { refreshAll, registerCommands, type Parts } from "./vscode/commands";
 import { PlanTreeProvider } from "./vscode/planTree";
 import { onInterpreterChange } from "./vscode/pythonExtension";
@@ -31,11 +33,37 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   const updateBadges = (): void => {
     planView.message = plans.viewMessage;
     reviewView.badge = reviews.size > 0 ? { value: reviews.size, tooltip: `${reviews.size} review items wait for you` } : undefined;
-    reviewView.message = reviews.size === 0 ? "Nothing to review." : undefined;
+    reviewView.message = reviews.viewMessage;
   };
+
+  // Live updates come from devmatrix/event; without it (an older server) the views follow the
+  // server's diagnostics and the status polled during a run.
+  const viewRefresh = new Debounced(async () => {
+    await Promise.all([plans.reload(plans.activePlanId), reviews.reload()]);
+  }, 500);
+  let lastRun: string | undefined;
+  let eventsSeen = false;
+  const withDiagnostics = new Set<string>();
 
   context.subscriptions.push(
     output,
+    { dispose: () => viewRefresh.cancel() },
+    statusBar.onDidRefresh((status) => {
+      const run = status?.run ? `${status.run.run_id}:${status.run.status}` : undefined;
+      if (!eventsSeen && (runActive(status) || run !== lastRun)) void viewRefresh.trigger("run status");
+      lastRun = run;
+    }),
+    vscode.languages.onDidChangeDiagnostics((e) => {
+      let ours = false;
+      for (const uri of e.uris) {
+        const key = uri.toString();
+        const has = vscode.languages.getDiagnostics(uri).some((d) => d.source === "devmatrix");
+        ours ||= has || withDiagnostics.has(key);
+        if (has) withDiagnostics.add(key);
+        else withDiagnostics.delete(key);
+      }
+      if (ours && !eventsSeen && server.clientState === "running") void viewRefresh.trigger("diagnostics");
+    }),
     statusBar,
     planView,
     reviewView,
@@ -48,6 +76,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       if (state === "running") void refreshAll(parts);
     }),
     server.onEvent((event) => {
+      eventsSeen = true;
       output.debug(`event ${event.type} ${JSON.stringify(event.payload ?? {})}`);
       plans.handleEvent(event);
       if (event.type.startsWith("review_")) void reviews.reload();

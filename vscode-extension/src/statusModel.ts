@@ -23,7 +23,8 @@ function runText(run: RunStatus): { text: string; icon: string } {
   const progress = total > 0 ? `${done}/${total} (${Math.floor((100 * done) / total)}%)` : run.status;
   const icon =
     run.status === "running" ? "$(sync~spin)" : run.status === "paused" ? "$(debug-pause)" : run.status === "failed" ? "$(error)" : "$(check)";
-  return { text: `${progress} · ${formatCost(run.cost_usd ?? 0)}`, icon };
+  const cost = typeof run.cost_usd === "number" ? ` · ${formatCost(run.cost_usd)}` : "";
+  return { text: `${progress}${cost}`, icon };
 }
 
 /** Compose the status bar item from the client's state and the last `devmatrix.status` result. */

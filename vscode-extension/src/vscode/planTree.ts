@@ -31,6 +31,12 @@ export class PlanTreeProvider implements vscode.TreeDataProvider<PlanNode> {
 
   /** Read the plan again (the active one unless `planId` is given). */
   async reload(planId?: number): Promise<void> {
+    if (this.server.clientState === "running" && !this.server.supports(ServerCommand.planTree)) {
+      this.root = undefined;
+      this.message = `The installed devmatrix-lsp has no ${ServerCommand.planTree} command, so this view stays empty; update devmatrix, or open the plan with “DevMatrix: Show plan”.`;
+      this.changed.fire(undefined);
+      return;
+    }
     try {
       const plan = await this.server.execute<PlanTreeResult>(ServerCommand.planTree, planId === undefined ? {} : { planId });
       this.planId = plan.planId;

@@ -27,8 +27,22 @@ export class ReviewQueue implements vscode.TreeDataProvider<ReviewNode>, vscode.
     return this.nodes.length;
   }
 
+  /** Text shown above the list when it is empty. */
+  get viewMessage(): string | undefined {
+    if (this.nodes.length > 0) return undefined;
+    return this.server.clientState === "running" && !this.server.supports(ServerCommand.reviewList)
+      ? `The installed devmatrix-lsp has no ${ServerCommand.reviewList} command; review items show as warnings with code actions in the editor instead.`
+      : "Nothing to review.";
+  }
+
   /** Read the open items of the active plan again. */
   async reload(): Promise<void> {
+    if (!this.server.supports(ServerCommand.reviewList)) {
+      this.items.clear();
+      this.nodes = [];
+      this.changed.fire(undefined);
+      return;
+    }
     try {
       const result = await this.server.execute<ReviewListResult>(ServerCommand.reviewList, { status: "open" });
       this.items = new Map(result.items.map((i) => [i.id, i]));

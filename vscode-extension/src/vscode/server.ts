@@ -83,6 +83,12 @@ export class ServerController implements vscode.Disposable {
     }
   }
 
+  /** Whether the running server advertises `command` (older servers lack the views' read commands). */
+  supports(command: ServerCommandName): boolean {
+    const commands = this.client?.initializeResult?.capabilities.executeCommandProvider?.commands ?? [];
+    return commands.includes(command);
+  }
+
   /** Run a contract command with one argument object; errors are the server's message for a person. */
   async execute<T>(command: ServerCommandName, argument: object = {}): Promise<T> {
     const client = this.requireClient();

@@ -15,6 +15,9 @@ export class StatusBar implements vscode.Disposable {
   private status: StatusResult | undefined;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private refreshing: Promise<void> | undefined;
+  private readonly refreshed = new vscode.EventEmitter<StatusResult | undefined>();
+  /** Fires after every status read, with the new status. */
+  readonly onDidRefresh = this.refreshed.event;
 
   constructor(private readonly server: ServerController) {
     this.item.name = "DevMatrix";
@@ -48,6 +51,7 @@ export class StatusBar implements vscode.Disposable {
       this.status = { backend: null, state: "unreachable", message: error instanceof Error ? error.message : String(error) };
     }
     this.render();
+    this.refreshed.fire(this.status);
     this.schedule();
   }
 
@@ -67,5 +71,6 @@ export class StatusBar implements vscode.Disposable {
   dispose(): void {
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.item.dispose();
+    this.refreshed.dispose();
   }
 }

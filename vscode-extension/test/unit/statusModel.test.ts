@@ -31,6 +31,11 @@ describe("statusBarView", () => {
     assert.equal(statusBarView("starting", undefined).text, "$(loading~spin) DevMatrix");
   });
 
+  it("leaves out what the server does not report (no summary, no cost)", () => {
+    const view = statusBarView("running", { backend: null, state: "connected", planId: 1, run: { plan_id: 1, status: "finished" } });
+    assert.equal(view.text, "$(check) DevMatrix finished");
+  });
+
   it("shows a finished run's totals", () => {
     const view = statusBarView("running", {
       backend: null,

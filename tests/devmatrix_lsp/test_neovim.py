@@ -30,7 +30,9 @@ FLOW_TIMEOUT_SECONDS = 240
 # With a threshold of 1.0 the calc run sends mul (validated on its second answer, confidence
 # 0.85) to review; add and the tests pass first time at full confidence.
 REVIEWED_ATOM = {"file": "calc/mul.py", "name": "mul", "body": "total = add(total, a)"}
-STEPS = ["start", "status", "plan", "approve", "run", "apply_atom", "approve_review"]
+# add validated at full confidence: the source action "apply all validated atoms" brings it in.
+VALIDATED_FILE = {"file": "calc/ops.py", "body": "def add(a: int, b: int) -> int:"}
+STEPS = ["start", "status", "plan", "approve", "run", "apply_atom", "approve_review", "apply_all"]
 CONTRACT_COMMANDS = {
     "devmatrix.status",
     "devmatrix.chat",
@@ -185,6 +187,7 @@ def flow(tmp_path_factory: pytest.TempPathFactory) -> Flow:
         "result": str(result_path),
         "timeout_ms": (FLOW_TIMEOUT_SECONDS - 60) * 1000,
         "atom": REVIEWED_ATOM,
+        "apply_all": VALIDATED_FILE,
         "steps": STEPS,
     }
     output, _ = _run_driver(nvim, config, home)
@@ -278,3 +281,10 @@ def test_approving_the_review_item_clears_its_diagnostic(flow: Flow) -> None:
     assert not [d for d in step["left"] if d["code"] == "review-needed"], flow
     assert flow.result.get("client_stopped") is True, flow  # shutdown/exit answered
     assert flow.leftovers == [], flow  # the private backend stopped with the editor
+
+
+def test_the_source_action_applies_the_validated_atoms_of_a_file(flow: Flow) -> None:
+    step = flow.step("apply_all")
+    assert step["before"] == "", flow
+    assert step["after"].count(VALIDATED_FILE["body"]) == 1, flow
+    assert "return a + b" in step["after"], flow

@@ -1,12 +1,13 @@
 -- Drives devmatrix-lsp through Neovim's own LSP client, the way a person would from the editor:
--- spec -> plan -> approve -> run -> diagnostics -> code action applies an atom -> review approved.
+-- spec -> plan -> approve -> run -> diagnostics -> code action applies an atom -> review approved
+-- -> the source action applies the validated atoms of another file.
 --
 --   nvim --headless -u NONE -i NONE -l flow.lua CONFIG.json
 --
 -- CONFIG.json (written by tests/devmatrix_lsp/test_neovim.py): workspace, spec (workspace-relative),
 -- rtp (folder holding lsp/devmatrix.lua), cmd (optional override), init_options, result (path),
--- timeout_ms, atom {file, name, body}. Every step is recorded in the result JSON, which is written
--- after each step so a crash or timeout still leaves the trace behind.
+-- timeout_ms, atom {file, name, body}, apply_all {file, body}, steps. Every step is recorded in
+-- the result JSON, written after each step so a crash or timeout still leaves the trace behind.
 
 local config_text = table.concat(vim.fn.readfile(assert(arg[1], 'CONFIG.json missing')), '\n')
 local cfg = vim.json.decode(config_text, { luanil = { object = true, array = true } })
@@ -286,7 +287,24 @@ function steps.approve_review()
   return applied
 end
 
-local order = { 'start', 'status', 'plan', 'approve', 'run', 'apply_atom', 'approve_review' }
+--- The source action, called exactly as docs/editors/neovim.md shows it: Neovim's own
+--- code_action() requests, resolves and applies it.
+function steps.apply_all()
+  vim.cmd.edit(vim.fn.fnameescape(cfg.workspace .. '/' .. cfg.apply_all.file))
+  local bufnr = vim.api.nvim_get_current_buf()
+  wait_for('the client to attach to ' .. cfg.apply_all.file, 10000, function()
+    return #vim.lsp.get_clients({ name = 'devmatrix', bufnr = bufnr }) > 0
+  end)
+  local before = text_of(bufnr)
+  vim.lsp.buf.code_action({ context = { only = { 'source.devmatrix.applyAll' } }, apply = true })
+  wait_for('the validated atoms of ' .. cfg.apply_all.file .. ' in the buffer', 30000, function()
+    return text_of(bufnr):find(cfg.apply_all.body, 1, true) ~= nil
+  end)
+  vim.cmd('write ++p')
+  return { before = before, after = text_of(bufnr) }
+end
+
+local order = { 'start', 'status', 'plan', 'approve', 'run', 'apply_atom', 'approve_review', 'apply_all' }
 local wanted = cfg.steps and #cfg.steps > 0 and cfg.steps or order
 for _, name in ipairs(order) do
   if vim.tbl_contains(wanted, name) then

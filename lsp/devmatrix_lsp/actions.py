@@ -39,8 +39,13 @@ def code_actions(
             for d in params.context.diagnostics
             if d.source == "devmatrix" and isinstance(d.data, dict)
         }
-        for atom in index.atoms_in(file):
-            if _overlaps(place.range(atom), params.range):
+        atoms = index.atoms_in(file)
+        start, end = params.range.start, params.range.end
+        for atom, (first, last, width) in zip(atoms, place.spans(file, atoms), strict=True):
+            if (first, 0) <= (end.line, end.character) and (start.line, start.character) <= (
+                last,
+                width,
+            ):
                 found += _atom_actions(index, place, support, atom, ours.get(atom.id))
     if _wanted(only, APPLY_ALL_KIND):
         ready = [a for a in index.atoms_in(file) if a.status in RESOLVED and a.code]
@@ -63,13 +68,6 @@ def resolve_apply_all(
 
 def _wanted(only: Sequence[str] | None, kind: str) -> bool:
     return only is None or any(kind == k or kind.startswith(f"{k}.") for k in only)
-
-
-def _overlaps(a: types.Range, b: types.Range) -> bool:
-    return (a.start.line, a.start.character) <= (b.end.line, b.end.character) and (
-        b.start.line,
-        b.start.character,
-    ) <= (a.end.line, a.end.character)
 
 
 def _atom_actions(

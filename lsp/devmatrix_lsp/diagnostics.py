@@ -20,10 +20,11 @@ LEVELS = {
 def file_diagnostics(index: PlanIndex, place: Placement, file: str) -> list[types.Diagnostic]:
     """Every DevMatrix diagnostic of one workspace-relative file."""
     found: list[types.Diagnostic] = []
-    for atom in index.atoms_in(file):
-        where = place.range(atom)
-        found.extend(_failure(atom, f, where, place) for f in index.failures(atom))
-        if atom.status == "failed" and not index.failures(atom):
+    atoms = [a for a in index.atoms_in(file) if _shown(index, a)]
+    for atom, where in zip(atoms, place.ranges(file, atoms), strict=True):
+        failures = index.failures(atom)
+        found.extend(_failure(atom, f, where, place) for f in failures)
+        if atom.status == "failed" and not failures:
             found.append(_gave_up(atom, where))
         review = index.reviews.get(atom.id)
         if review is not None and atom.status != "approved":
@@ -41,6 +42,10 @@ def file_diagnostics(index: PlanIndex, place: Placement, file: str) -> list[type
                 )
             )
     return found
+
+
+def _shown(index: PlanIndex, atom: AtomView) -> bool:
+    return atom.id in index.reviews or atom.status == "failed" or bool(index.results.get(atom.id))
 
 
 def _failure(

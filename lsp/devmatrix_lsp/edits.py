@@ -94,7 +94,8 @@ def _new_file_text(atoms: list[AtomView]) -> str:
 
 
 def _in_place(place: Placement, lines: list[str], atoms: list[AtomView]) -> list[types.TextEdit]:
-    present = {line.strip() for line in lines if IMPORT.match(line)}
+    at = _after_imports(lines)
+    present = {line.strip() for line in lines[: at + 200] if IMPORT.match(line)}
     imports: list[str] = []
     replaced: list[tuple[int, int, str]] = []
     appended: list[str] = []
@@ -106,7 +107,6 @@ def _in_place(place: Placement, lines: list[str], atoms: list[AtomView]) -> list
             appended.append(body)
         else:
             replaced.append((extent[0], extent[1], body))
-    at = _after_imports(lines)
     edits: list[types.TextEdit] = []
     import_text = "".join(imports)
     for first, last, body in sorted(replaced):

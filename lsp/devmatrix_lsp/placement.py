@@ -23,6 +23,7 @@ class Placement:
         self.root = root
         self.documents = documents
         self._disk: dict[Path, tuple[int, int, list[str], dict[str, Extent]]] = {}
+        self._uris: dict[str, str] = {}
 
     def path(self, file: str) -> Path:
         """The absolute path of a workspace-relative file; refuses anything outside the root."""
@@ -33,7 +34,10 @@ class Placement:
 
     def uri(self, file: str) -> str:
         """The URI of a workspace-relative file."""
-        return from_fs_path(str(self.path(file))) or ""
+        uri = self._uris.get(file)
+        if uri is None:
+            uri = self._uris[file] = from_fs_path(str(self.path(file))) or ""
+        return uri
 
     def relative(self, uri: str) -> str | None:
         """The workspace-relative path of a URI, or None when it is outside the workspace."""
@@ -65,16 +69,33 @@ class Placement:
 
     def range(self, atom: AtomView) -> types.Range:
         """Where to show the atom: its symbol, else the backend's lines, else the file's start."""
-        extent = self.extent(atom)
-        if extent is None and atom.start_line:
-            extent = (atom.start_line - 1, (atom.end_line or atom.start_line) - 1)
-        first, last = extent or (0, 0)
-        lines = self.lines(atom.file) or []
-        end_text = lines[last].rstrip("\r\n") if last < len(lines) else ""
-        return types.Range(
-            start=types.Position(line=first, character=0),
-            end=types.Position(line=last, character=len(end_text.encode("utf-16-le")) // 2),
-        )
+        return self.ranges(atom.file, [atom])[0]
+
+    def ranges(self, file: str, atoms: list[AtomView]) -> list[types.Range]:
+        """`range` of each atom of one file, reading the file's lines and symbols once."""
+        return [
+            types.Range(
+                start=types.Position(line=first, character=0),
+                end=types.Position(line=last, character=width),
+            )
+            for first, last, width in self.spans(file, atoms)
+        ]
+
+    def spans(self, file: str, atoms: list[AtomView]) -> list[tuple[int, int, int]]:
+        """(first line, last line, last line's width) of each atom: `ranges` without the objects,
+        for the hot path of code actions."""
+        lines = self.lines(file) or []
+        symbols = self.symbols(file)
+        found = []
+        for atom in atoms:
+            extent = symbols.get(atom.qualified_name)
+            if extent is None and atom.start_line:
+                extent = (atom.start_line - 1, (atom.end_line or atom.start_line) - 1)
+            first, last = extent or (0, 0)
+            end_text = lines[last].rstrip("\r\n") if last < len(lines) else ""
+            width = len(end_text) if end_text.isascii() else len(end_text.encode("utf-16-le")) // 2
+            found.append((first, last, width))
+        return found
 
     def _from_disk(self, file: str) -> tuple[list[str] | None, dict[str, Extent]]:
         path = self.path(file)

@@ -34,7 +34,7 @@ class PlanTracker:
         self.index: PlanIndex | None = None
         self.run_progress: WorkProgress | None = None
         self.run_status: dict[str, Any] | None = None
-        self.published: set[str] = set()
+        self.published: dict[str, list[types.Diagnostic]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
     @property
@@ -53,7 +53,7 @@ class PlanTracker:
         """Forget the active plan and withdraw its diagnostics."""
         for uri in self.published:
             self.publish(types.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
-        self.published.clear()
+        self.published = {}
         self.index = None
 
     async def refresh(self) -> None:
@@ -113,12 +113,12 @@ class PlanTracker:
             logger.warning("Atom file %r is outside the workspace; no diagnostics", file)
             return
         found = file_diagnostics(self.index, self.place, file)
+        if found == self.published.get(uri, []):
+            return  # what the editor shows is already right
         if found:
-            self.published.add(uri)
-        elif uri not in self.published:
-            return  # nothing shown, nothing to clear
+            self.published[uri] = found
         else:
-            self.published.discard(uri)
+            self.published.pop(uri, None)
         self.publish(types.PublishDiagnosticsParams(uri=uri, diagnostics=found))
 
     def publish_all(self) -> None:

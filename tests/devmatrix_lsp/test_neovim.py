@@ -35,7 +35,17 @@ FLOW_TIMEOUT_SECONDS = 240
 REVIEWED_ATOM = {"file": "calc/mul.py", "name": "mul", "body": "total = add(total, a)"}
 # add validated at full confidence: the source action "apply all validated atoms" brings it in.
 VALIDATED_FILE = {"file": "calc/ops.py", "body": "def add(a: int, b: int) -> int:"}
-STEPS = ["start", "status", "plan", "approve", "run", "apply_atom", "approve_review", "apply_all"]
+STEPS = [
+    "start",
+    "status",
+    "plan",
+    "approve",
+    "user_command",
+    "run",
+    "apply_atom",
+    "approve_review",
+    "apply_all",
+]
 CONTRACT_COMMANDS = {
     "devmatrix.status",
     "devmatrix.chat",
@@ -231,15 +241,14 @@ def test_a_plan_from_the_spec_file_is_shown_and_approved(flow: Flow) -> None:
     assert approved == {"planId": plan["planId"], "status": "approved"}, flow
 
 
-def _diagnostics_seen(flow: Flow, file: str) -> list[dict[str, Any]]:
-    """Every devmatrix diagnostic Neovim held for `file` at any moment of the run."""
-    return [
-        item
-        for change in flow.result.get("diagnostics", [])
-        if change["file"] == file
-        for item in change["items"]
-        if item["source"] == "devmatrix"
-    ]
+def test_the_documented_user_command_runs_server_commands(flow: Flow) -> None:
+    plan = flow.step("plan")
+    typed = flow.step("user_command")
+    shown = typed["show"]["message"]
+    assert f"planId = {plan['planId']}" in shown, flow  # vim.inspect of the result
+    assert plan["uri"] in shown, flow
+    assert "not JSON" in typed["bad"]["message"], flow
+    assert typed["bad"]["level"] == 4, flow  # vim.log.levels.ERROR
 
 
 def test_the_run_reports_progress_and_review_needed_diagnostics(flow: Flow) -> None:

@@ -161,6 +161,20 @@ function steps.approve()
   return command('devmatrix.plan.approve', vim.empty_dict())
 end
 
+--- The `:DevMatrix` user command of docs/editors/neovim/plugin/devmatrix.lua, as a person types it.
+function steps.user_command()
+  dofile(cfg.rtp .. '/plugin/devmatrix.lua') -- `-l` loads no plugin/ files, like `-u NONE`
+  local function typed(line)
+    local before = #result.messages
+    vim.cmd(line)
+    wait_for(':' .. line .. ' to answer', 30000, function()
+      return #result.messages > before
+    end)
+    return result.messages[#result.messages]
+  end
+  return { show = typed('DevMatrix plan.show'), bad = typed('DevMatrix plan.show {not json') }
+end
+
 function steps.run()
   local run = command('devmatrix.run.start', vim.empty_dict())
   local bufnr = buffer_for(cfg.atom.file)
@@ -304,7 +318,17 @@ function steps.apply_all()
   return { before = before, after = text_of(bufnr) }
 end
 
-local order = { 'start', 'status', 'plan', 'approve', 'run', 'apply_atom', 'approve_review', 'apply_all' }
+local order = {
+  'start',
+  'status',
+  'plan',
+  'approve',
+  'user_command',
+  'run',
+  'apply_atom',
+  'approve_review',
+  'apply_all',
+}
 local wanted = cfg.steps and #cfg.steps > 0 and cfg.steps or order
 for _, name in ipairs(order) do
   if vim.tbl_contains(wanted, name) then

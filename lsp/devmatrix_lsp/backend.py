@@ -8,6 +8,7 @@ be started), `BackendRefused` with the backend's own problem detail when it answ
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import importlib.util
 import os
@@ -93,7 +94,13 @@ class PrivateBackend:
                 f"The private backend failed to start; see {data / 'backend.log'}."
             )
         self._drain = asyncio.create_task(_drain(self.process.stdout))
+        atexit.register(self._kill_now)  # `exit` without `shutdown` must not leave it running
         return url, token
+
+    def _kill_now(self) -> None:
+        if self.process is not None and self.process.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                self.process.kill()
 
     async def stop(self) -> None:
         """Stop the child process (terminate, then kill after 10 s)."""

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any, Union
 
+import httpx
 import pytest
 import pytest_lsp
 from lsprotocol import types
@@ -71,6 +72,10 @@ async def client(
     lsp_client.applied_edits = edits
     yield lsp_client
     await lsp_client.shutdown_session()
+    if getattr(lsp_client, "backend_url", None):  # the private backend stops with the editor
+        async with httpx.AsyncClient(timeout=5) as http:
+            with pytest.raises(httpx.ConnectError):
+                await http.get(f"{lsp_client.backend_url}/api/v1/health/live")
 
 
 def read_code_actions_as_editors_do(client: LanguageClient) -> None:
@@ -120,6 +125,8 @@ async def test_plan_run_apply_and_approve(client: LanguageClient) -> None:
     root: Path = client.workspace_root
     status = await run(client, "devmatrix.status")
     assert status["state"] == "connected", status
+    assert status["backend"].startswith("http://127.0.0.1:")
+    client.backend_url = status["backend"]
 
     plan = await run(client, "devmatrix.plan.fromSpec", {"path": "spec.md"})
     shown = Path(plan["uri"].removeprefix("file://"))

@@ -141,6 +141,22 @@ async def diagnostics_latency(
     return samples
 
 
+def open_documents(client: LanguageClient, root: Path) -> tuple[str, str]:
+    """Open the plan's file and a file of no plan with the same text; returns their URIs."""
+    uris = []
+    for name in (FILE, "other.py"):
+        uri = from_fs_path(str(root / name)) or ""
+        item = types.TextDocumentItem(
+            uri=uri,
+            language_id="python",
+            version=1,
+            text=(root / name).read_text(encoding="utf-8"),
+        )
+        client.text_document_did_open(types.DidOpenTextDocumentParams(text_document=item))
+        uris.append(uri)
+    return uris[0], uris[1]
+
+
 async def plain_subscriber_latency(fake: FakeBackend, events: int) -> list[float]:
     """Baseline for diagnostics: the same event reaching a bare WebSocket subscriber here."""
     from websockets.asyncio.client import connect
@@ -174,18 +190,7 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
             await client.workspace_execute_command_async(
                 types.ExecuteCommandParams(command="devmatrix.plan.show", arguments=[{"planId": 1}])
             )
-            uri, other = (from_fs_path(str(root / name)) or "" for name in (FILE, "other.py"))
-            for name, target in ((uri, FILE), (other, "other.py")):
-                client.text_document_did_open(
-                    types.DidOpenTextDocumentParams(
-                        text_document=types.TextDocumentItem(
-                            uri=name,
-                            language_id="python",
-                            version=1,
-                            text=(root / target).read_text(encoding="utf-8"),
-                        )
-                    )
-                )
+            uri, other = open_documents(client, root)
             rng = random.Random(5)
             lines = [rng.randrange(ATOMS * LINES_PER_ATOM) for _ in range(args.requests)]
             for line in lines[:50]:  # warm up both paths

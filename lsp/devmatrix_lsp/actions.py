@@ -9,7 +9,7 @@ from dataclasses import replace
 
 from lsprotocol import types
 
-from devmatrix_lsp.atoms import RESOLVED, AtomView, PlanIndex
+from devmatrix_lsp.atoms import RESOLVED, AtomView, PlanIndex, ReviewView
 from devmatrix_lsp.edits import EditSupport, FileEdit, NoCode, atoms_edit
 from devmatrix_lsp.placement import OutsideWorkspace, Placement
 
@@ -96,26 +96,7 @@ def _atom_actions(
         )
     review = index.reviews.get(atom.id)
     if review is not None:
-        proposed = replace(atom, code=review.proposed_code or atom.code)
-        approve = types.Command(
-            title="Approve review",
-            command="devmatrix.review.approve",
-            arguments=[{"itemId": review.id}],
-        )
-        action = types.CodeAction(title=f"DevMatrix: approve review {name}", kind=kind)
-        found.append(_with_edit(action, _edit(place, support, proposed), approve, linked))
-        found.append(
-            types.CodeAction(
-                title=f"DevMatrix: reject review {name}",
-                kind=kind,
-                diagnostics=linked,
-                command=types.Command(
-                    title="Reject review",
-                    command="devmatrix.review.reject",
-                    arguments=[{"itemId": review.id, "reason": REJECT_REASON}],
-                ),
-            )
-        )
+        found += _review_actions(place, support, atom, review, kind, linked)
     found.append(
         types.CodeAction(
             title=f"DevMatrix: regenerate atom {name}",
@@ -128,6 +109,36 @@ def _atom_actions(
         )
     )
     return found
+
+
+def _review_actions(
+    place: Placement,
+    support: EditSupport,
+    atom: AtomView,
+    review: ReviewView,
+    kind: str,
+    linked: list[types.Diagnostic] | None,
+) -> list[types.CodeAction]:
+    """Approve (the proposed code as the edit, so the diff can be previewed) and reject."""
+    name = atom.qualified_name
+    proposed = replace(atom, code=review.proposed_code or atom.code)
+    approve = types.Command(
+        title="Approve review",
+        command="devmatrix.review.approve",
+        arguments=[{"itemId": review.id}],
+    )
+    action = types.CodeAction(title=f"DevMatrix: approve review {name}", kind=kind)
+    reject = types.CodeAction(
+        title=f"DevMatrix: reject review {name}",
+        kind=kind,
+        diagnostics=linked,
+        command=types.Command(
+            title="Reject review",
+            command="devmatrix.review.reject",
+            arguments=[{"itemId": review.id, "reason": REJECT_REASON}],
+        ),
+    )
+    return [_with_edit(action, _edit(place, support, proposed), approve, linked), reject]
 
 
 def _edit(place: Placement, support: EditSupport, atom: AtomView) -> FileEdit | None:

@@ -153,7 +153,9 @@ async def run_start(ls: DevMatrixLanguageServer, *args: Any) -> dict[str, Any]:
     name, usage = "devmatrix.run.start", '{"planId": 4} (or {} for the active plan)'
     plan_id = _plan_id(ls, name, argument(name, args, usage), usage)
     await ls.tracker.activate(plan_id)
-    started = await ls.backend.request("POST", f"/api/v1/plans/{plan_id}/execution/start")
+    started: dict[str, Any] = await ls.backend.request(
+        "POST", f"/api/v1/plans/{plan_id}/execution/start"
+    )
     tracker = ls.tracker
     if tracker.run_progress is not None:
         tracker.run_progress.end("Replaced by a new run.")

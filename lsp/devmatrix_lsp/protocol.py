@@ -25,6 +25,7 @@ from pygls.protocol import LanguageServerProtocol
 from pygls.protocol.language_server import lsp_method
 
 logger = logging.getLogger(__name__)
+Handlers = Generator[Any, Any, Any]
 COMMAND_PROGRESS_TOKEN: contextvars.ContextVar[types.ProgressToken | None] = contextvars.ContextVar(
     "command_progress_token", default=None
 )
@@ -74,31 +75,31 @@ class DevMatrixProtocol(LanguageServerProtocol):
         self._send_data({"jsonrpc": "2.0", "id": msg_id, "error": reply})
 
     @lsp_method(types.TEXT_DOCUMENT_DID_OPEN)
-    def lsp_text_document__did_open(self, params: types.DidOpenTextDocumentParams) -> Generator:
+    def lsp_text_document__did_open(self, params: types.DidOpenTextDocumentParams) -> Handlers:
         """The server's own store keeps documents (see documents.py)."""
         if (handler := self.fm.features.get(types.TEXT_DOCUMENT_DID_OPEN)) is not None:
             yield handler, (params,), None
 
     @lsp_method(types.TEXT_DOCUMENT_DID_CHANGE)
-    def lsp_text_document__did_change(self, params: types.DidChangeTextDocumentParams) -> Generator:
+    def lsp_text_document__did_change(self, params: types.DidChangeTextDocumentParams) -> Handlers:
         """The server's own store applies changes (see documents.py)."""
         if (handler := self.fm.features.get(types.TEXT_DOCUMENT_DID_CHANGE)) is not None:
             yield handler, (params,), None
 
     @lsp_method(types.TEXT_DOCUMENT_DID_CLOSE)
-    def lsp_text_document__did_close(self, params: types.DidCloseTextDocumentParams) -> Generator:
+    def lsp_text_document__did_close(self, params: types.DidCloseTextDocumentParams) -> Handlers:
         """The server's own store forgets documents (see documents.py)."""
         if (handler := self.fm.features.get(types.TEXT_DOCUMENT_DID_CLOSE)) is not None:
             yield handler, (params,), None
 
     @lsp_method(types.WORKSPACE_EXECUTE_COMMAND)
-    def lsp_workspace__execute_command(self, params: types.ExecuteCommandParams) -> Generator:
+    def lsp_workspace__execute_command(self, params: types.ExecuteCommandParams) -> Handlers:
         """pygls' command dispatch, with the client's workDoneToken visible to the command."""
         COMMAND_PROGRESS_TOKEN.set(params.work_done_token)
         result = yield from super().lsp_workspace__execute_command(params)
         return result
 
 
-def is_parse_error(error: Exception) -> bool:
+def is_parse_error(error: BaseException) -> bool:
     """Whether pygls' reader failed on the JSON itself."""
     return isinstance(error, json.JSONDecodeError | UnicodeDecodeError)

@@ -25,6 +25,8 @@ from typing import Any
 
 import pytest
 
+pytestmark = pytest.mark.slow  # one Neovim session with a private backend: about 10 s
+
 ROOT = Path(__file__).resolve().parents[2]
 DRIVER = Path(__file__).resolve().parent / "nvim" / "flow.lua"
 NEOVIM_CONFIG = ROOT / "docs" / "editors" / "neovim"

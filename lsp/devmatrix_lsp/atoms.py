@@ -124,13 +124,14 @@ class PlanIndex:
         return touched
 
     def failures(self, atom: AtomView) -> list[Failure]:
-        """The atom's unresolved failures: none once approved; only levels 2-4 once validated."""
+        """The atom's unresolved failures (latest result per level failed): none once approved;
+        only levels 2-4 once validated. An atom sent to review after failing keeps them all."""
         if atom.status == "approved":
             return []
         found = [f for f in self.results.get(atom.id, {}).values() if f is not None]
         if self.latest_run is not None:
             found = [f for f in found if f.run_id in (None, self.latest_run)]
-        if atom.status in RESOLVED or atom.status == "review":
+        if atom.status in RESOLVED:
             found = [f for f in found if f.level > 1]
         return sorted(found, key=lambda f: f.level)
 

@@ -54,7 +54,7 @@ def _failure(
     code = failure.code if failure.code.startswith("L") else f"L{failure.level}-{failure.code}"
     message = failure.message.strip() or "no details were recorded"
     related = None
-    if failure.file and (failure.file != atom.file or failure.line is not None):
+    if failure.file and failure.file != atom.file:  # e.g. the test that failed
         try:
             line = max((failure.line or 1) - 1, 0)
             related = [

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import sys
 import time
 from collections.abc import AsyncIterator
@@ -33,6 +34,23 @@ MUL_CODE = (
     "        total = add(total, a)\n"
     "    return total\n"
 )
+
+
+def failing_answers(folder: Path) -> Path:
+    """The calc answers, but mul fails the atom check (an undefined name) on every attempt
+    until a reviewer rejects it; the next answer passes. (Retries that send the same prompt
+    again get the same answer back, so two bad answers cover all four attempts.)"""
+    answers = json.loads((FIXTURES / "calc_answers.json").read_text(encoding="utf-8"))["answers"]
+    purpose = "atom:calc/mul.py::mul"
+    good = [a for a in answers if a["purpose"] == purpose][-1]
+    bad = {
+        "purpose": purpose,
+        "answer": "```python\ndef mul(a: int, b: int) -> int:\n    return repeat_add(a, b)\n```",
+    }
+    kept = [a for a in answers if a["purpose"] != purpose]
+    path = folder / "failing_answers.json"
+    path.write_text(json.dumps({"answers": [*kept, bad, bad, good]}), encoding="utf-8")
+    return path
 
 
 @pytest_lsp.fixture(
@@ -206,3 +224,73 @@ async def perform(client: LanguageClient, action: types.CodeAction) -> None:
                 command=action.command.command, arguments=action.command.arguments
             )
         )
+
+
+@pytest_lsp.fixture(
+    config=ClientServerConfig(server_command=[sys.executable, "-m", "devmatrix_lsp"])
+)
+async def failing(lsp_client: LanguageClient, tmp_path: Path) -> AsyncIterator[LanguageClient]:
+    """A Neovim client whose private backend plays answers where mul keeps failing."""
+    read_code_actions_as_editors_do(lsp_client)
+    workspace = tmp_path / "workspace"
+    workspace.mkdir()
+    (workspace / "spec.md").write_text((FIXTURES / "calc_spec.md").read_text(), encoding="utf-8")
+    await lsp_client.initialize_session(
+        types.InitializeParams(
+            capabilities=client_capabilities("neovim"),
+            root_uri=from_fs_path(str(workspace)),
+            initialization_options={
+                "provider": "scripted",
+                "scriptedAnswers": str(failing_answers(tmp_path)),
+                "dataDir": str(tmp_path / "data"),
+            },
+        )
+    )
+    lsp_client.workspace_root = workspace
+    yield lsp_client
+    await lsp_client.shutdown_session()
+
+
+async def run_ended(client: LanguageClient) -> dict[str, Any]:
+    """Wait until the status reports the active plan's run ended (from the run_finished event)."""
+    deadline = time.monotonic() + RUN_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        status = await run(client, "devmatrix.status")
+        if status.get("run", {}).get("status") not in (None, "starting", "running", "paused"):
+            return dict(status["run"])
+        await asyncio.sleep(0.2)
+    raise AssertionError("the run did not end")
+
+
+def errors(found: list[types.Diagnostic]) -> list[types.Diagnostic]:
+    """The error-level diagnostics among `found`."""
+    return [d for d in found if d.severity == types.DiagnosticSeverity.Error]
+
+
+async def test_a_failing_atom_shows_its_check_and_clears_once_regenerated(
+    failing: LanguageClient,
+) -> None:
+    await run(failing, "devmatrix.plan.fromSpec", {"path": "spec.md"})
+    await run(failing, "devmatrix.plan.approve")
+    await run(failing, "devmatrix.run.start")
+    mul_uri = from_fs_path(str(failing.workspace_root / "calc" / "mul.py"))
+    found = await diagnostics_until(
+        failing, mul_uri, lambda found: any(d.code == "L1-undefined-name" for d in found)
+    )
+    error = next(d for d in found if d.code == "L1-undefined-name")
+    assert error.severity == types.DiagnosticSeverity.Error
+    assert error.source == "devmatrix"
+    assert "repeat_add" in error.message
+    assert error.message.startswith("mul failed the atom check")
+    await run_ended(failing)
+
+    actions = await failing.text_document_code_action_async(
+        types.CodeActionParams(
+            text_document=types.TextDocumentIdentifier(uri=mul_uri),
+            range=error.range,
+            context=types.CodeActionContext(diagnostics=[error]),
+        )
+    )
+    await perform(failing, _action(actions, "DevMatrix: regenerate atom mul"))
+    # The rejection earns mul one more attempt, which passes: the error goes away by itself.
+    await diagnostics_until(failing, mul_uri, lambda found: not errors(found))

@@ -61,10 +61,11 @@ async def status(ls: DevMatrixLanguageServer, *args: Any) -> dict[str, Any]:
         ls.show_error(str(exc))
         return {**found, "state": "unreachable", "message": str(exc)}
     found.update(backend=backend.base_url, state=backend.state)
-    if ls.tracker.plan_id is not None:
-        found["planId"] = ls.tracker.plan_id
-    if ls.tracker.run_status is not None:
-        found["run"] = ls.tracker.run_status
+    plan_id = ls.tracker.plan_id
+    if plan_id is not None:
+        found["planId"] = plan_id
+        # The backend's own run status (cost, counts), not a summary of the last event.
+        found["run"] = await backend.request("GET", f"/api/v1/plans/{plan_id}/execution")
     return found
 
 
@@ -220,4 +221,4 @@ def _document_text(ls: DevMatrixLanguageServer, name: str, uri: str, usage: str)
         raise bad_arguments(name, f"cannot read {uri}: {exc}.", usage) from None
 
 
-from devmatrix_lsp import chat, review_commands  # noqa: E402, F401
+from devmatrix_lsp import chat, review_commands, views  # noqa: E402, F401

@@ -65,7 +65,8 @@ def atoms_edit(
     if not support.document_changes:
         return FileEdit(types.WorkspaceEdit(changes={uri: edits}), uri, lines is None)
     operations: list[types.TextDocumentEdit | types.CreateFile] = []
-    if lines is None and support.create_files:
+    # Also for a buffer the editor has open but never saved: its folder may not exist yet.
+    if support.create_files and (lines is None or not place.path(file).exists()):
         operations.append(
             types.CreateFile(uri=uri, options=types.CreateFileOptions(ignore_if_exists=True))
         )

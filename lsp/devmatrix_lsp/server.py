@@ -35,9 +35,9 @@ async def initialized(ls: DevMatrixLanguageServer, params: types.InitializedPara
 async def did_change_configuration(
     ls: DevMatrixLanguageServer, params: types.DidChangeConfigurationParams
 ) -> None:
-    """New settings replace the old; a changed backend drops the old connection."""
+    """Given settings override the current ones; a changed backend drops the old connection."""
     try:
-        settings = Settings.from_configuration(params.settings)
+        settings = ls.settings.updated(params.settings)
     except SettingsError as exc:
         ls.show_error(f"DevMatrix settings ignored: {exc}")
         return

@@ -3,12 +3,23 @@
 
 from __future__ import annotations
 
+import os
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 PROVIDERS = ("auto", "anthropic", "openai", "scripted")
+KEYS = {
+    "backendUrl": "backend_url",
+    "token": "token",
+    "dataDir": "data_dir",
+    "provider": "provider",
+    "model": "model",
+    "budgetPerRunUsd": "budget_per_run_usd",
+    "reviewThreshold": "review_threshold",
+    "scriptedAnswers": "scripted_answers",
+}
 
 
 class SettingsError(ValueError):
@@ -55,18 +66,32 @@ class Settings:
             scripted_answers=_text(options, "scriptedAnswers"),
         )
 
-    @classmethod
-    def from_configuration(cls, settings: Any) -> Settings:
-        """Settings from didChangeConfiguration: under `devmatrix`, or the bare object."""
+    def updated(self, settings: Any) -> Settings:
+        """These settings with those of a didChangeConfiguration payload (under `devmatrix`, or
+        bare) laid over them: only keys given with a value change anything, so an editor that
+        sends `null` or `{}` (Eglot does, right after `initialized`) keeps what it initialized."""
         if isinstance(settings, dict) and isinstance(settings.get("devmatrix"), dict):
-            return cls.from_options(settings["devmatrix"])
-        return cls.from_options(settings)
+            settings = settings["devmatrix"]
+        if not isinstance(settings, dict):
+            return self
+        given = {k: v for k, v in settings.items() if k in KEYS and v not in (None, "")}
+        if not given:
+            return self
+        new = Settings.from_options(given)
+        return replace(self, **{KEYS[k]: getattr(new, KEYS[k]) for k in given})
+
+    def with_environment(self) -> Settings:
+        """Backend URL and token from `DEVMATRIX_BACKEND_URL` / `DEVMATRIX_TOKEN` when the editor
+        gave none (editors such as Helix and Sublime cannot put a variable into their options)."""
+        url = self.backend_url or os.environ.get("DEVMATRIX_BACKEND_URL") or None
+        token = self.token or os.environ.get("DEVMATRIX_TOKEN") or None
+        return replace(self, backend_url=url.rstrip("/") if url else None, token=token)
 
     def data_folder(self, root: Path | None) -> Path:
         """Where the private backend keeps its data: `dataDir`, else `<root>/.devmatrix`."""
         if self.data_dir:
-            return Path(self.data_dir).expanduser()
-        return (root or Path.cwd()) / ".devmatrix"
+            return Path(self.data_dir).expanduser().resolve()
+        return ((root or Path.cwd()) / ".devmatrix").resolve()
 
     def private_env(self, root: Path | None, local_token: str) -> dict[str, str]:
         """The environment of a private backend started for these settings."""

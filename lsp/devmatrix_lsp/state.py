@@ -24,6 +24,7 @@ from devmatrix_lsp.tracker import PlanTracker
 
 logger = logging.getLogger(__name__)
 REPUBLISH_DELAY_SECONDS = 0.15
+EVENT_NOTIFICATION = "devmatrix/event"
 
 
 class DevMatrixLanguageServer(LanguageServer):
@@ -57,12 +58,12 @@ class DevMatrixLanguageServer(LanguageServer):
         self.place.root = self.root
         self.edit_support = EditSupport.of(params.capabilities)
         self.settings = settings
-        self.backend = Backend(settings, self.root)
+        self.backend = Backend(settings.with_environment(), self.root)
         self.tracker = PlanTracker(self.backend, self.place, self.publish_diagnostics)
 
     async def connect(self) -> None:
         """Reach (or start) the backend and follow its events; says so when it cannot."""
-        self.stream = EventStream(self.backend, self.tracker.on_event, self._state_changed)
+        self.stream = EventStream(self.backend, self._on_event, self._state_changed)
         self._stream_task = asyncio.get_running_loop().create_task(self.stream.run())
         try:
             await self.backend.ensure()
@@ -76,7 +77,7 @@ class DevMatrixLanguageServer(LanguageServer):
         await self.disconnect()
         self.tracker.clear()
         self.settings = settings
-        self.backend = Backend(settings, self.root)
+        self.backend = Backend(settings.with_environment(), self.root)
         self.tracker = PlanTracker(self.backend, self.place, self.publish_diagnostics)
         await self.connect()
 
@@ -119,6 +120,13 @@ class DevMatrixLanguageServer(LanguageServer):
             self.protocol.answer_parse_error(error)
             return
         super().report_server_error(error, source)
+
+    def _on_event(self, event: dict[str, Any]) -> None:
+        """Apply a backend event; events of the active plan also go to the client as they are
+        (`devmatrix/event`), for views LSP has no words for (plan tree, review queue)."""
+        self.tracker.on_event(event)
+        if event.get("plan_id") is not None and event.get("plan_id") == self.tracker.plan_id:
+            self.protocol.notify(EVENT_NOTIFICATION, event)
 
     def _state_changed(self) -> None:
         logger.info("backend %s: %s", self.backend.state, self.backend.message or "")

@@ -33,6 +33,7 @@ class FakeState:
     events: list[dict[str, Any]] = field(default_factory=list)
     requests: list[tuple[str, str, Any]] = field(default_factory=list)
     subscriptions: list[int | None] = field(default_factory=list)
+    run: dict[str, Any] = field(default_factory=lambda: {"plan_id": 1, "status": "idle"})
 
 
 def _page(items: list[Any]) -> dict[str, Any]:
@@ -109,10 +110,20 @@ def build_app(state: FakeState, live: list[Subscriber]) -> FastAPI:
         item["status"] = {"approve": "approved", "reject": "rejected", "edit": "edited"}[action]
         return item
 
+    @app.get("/api/v1/plans/{plan_id}/execution")
+    def run_status(plan_id: int) -> dict[str, Any]:
+        return state.run
+
     @app.post("/api/v1/plans/{plan_id}/execution/{action}")
     def control(plan_id: int, action: str) -> dict[str, Any]:
-        status = {"start": "running", "pause": "paused", "resume": "running"}.get(action, action)
-        return {"plan_id": plan_id, "status": status if action != "cancel" else "cancelled"}
+        status = (
+            {"start": "running", "pause": "paused", "resume": "running"}[action]
+            if (action != "cancel")
+            else "cancelled"
+        )
+        state.run = {"plan_id": plan_id, "run_id": 1, "status": status, "cost_usd": 0.01,
+                     "summary": {"total": 2, "done": 1}}  # fmt: skip
+        return state.run
 
     @app.post("/api/v1/conversations", status_code=201)
     def new_conversation(data: dict[str, Any]) -> dict[str, Any]:

@@ -241,3 +241,109 @@ async def test_without_the_engine_it_says_how_to_install_it(without_engine: Lang
     assert "backendUrl" in message.message
     status = await command(without_engine, "devmatrix.status")
     assert status["state"] == "unreachable"
+
+
+async def test_view_commands_and_live_events(client: LanguageClient, fake: FakeBackend) -> None:
+    events: list[Any] = []
+
+    @client.feature("devmatrix/event")
+    def on_event(params: Any) -> None:
+        events.append(params)
+
+    fake.state.plan["plan"] = {
+        "phases": [
+            {
+                "name": "Core",
+                "milestones": [
+                    {
+                        "name": "Arithmetic",
+                        "tasks": [
+                            {
+                                "code": "T1",
+                                "title": "ops",
+                                "atoms": [{"key": "calc/ops.py::add", "intent": "sum"}],
+                            }
+                        ],
+                    }
+                ],
+            }
+        ]
+    }
+    fake.state.reviews[5] = {
+        "id": 5, "plan_id": 1, "atom_id": 2, "status": "open", "reason": "unsure",
+        "confidence": 0.5, "proposed_code": NEW_ADD,
+    }  # fmt: skip
+    with pytest.raises(JsonRpcException, match="no active plan"):
+        await command(client, "devmatrix.plan.tree")
+    await command(client, "devmatrix.plan.show", {"planId": 1})
+    tree = await command(client, "devmatrix.plan.tree")
+    task = tree["phases"][0]["milestones"][0]["tasks"][0]
+    assert task["atoms"] == [
+        {
+            "key": "calc/ops.py::add", "intent": "sum", "id": 1, "status": "validated",
+            "confidence": None, "last_error": None, "start_line": 1, "end_line": 2,
+        }
+    ]  # fmt: skip
+    assert tree["run"] == {"plan_id": 1, "status": "idle"}
+    items = (await command(client, "devmatrix.review.list"))["items"]
+    assert [(i["id"], i["atom"]["qualified_name"]) for i in items] == [(5, "sub")]
+    fake.state.run = {"plan_id": 1, "status": "running", "cost_usd": 0.5, "summary": {"total": 2}}
+    assert (await command(client, "devmatrix.status"))["run"] == fake.state.run
+
+    fake.publish("atom_started", {"atom": "calc/ops.py::sub"})
+    fake.publish("atom_started", {"atom": "x.py::y"}, plan_id=2)  # not the active plan
+    fake.publish("atom_validated", {"atom": "calc/ops.py::sub", "attempts": 1})
+    for _ in range(200):
+        if len(events) >= 2:
+            break
+        await asyncio.sleep(0.01)
+    # The test client reads an unknown notification's params as a named tuple.
+    assert [(e.type, e.plan_id) for e in events] == [
+        ("atom_started", 1),
+        ("atom_validated", 1),
+    ]
+
+
+async def test_a_configuration_without_settings_keeps_the_backend(
+    client: LanguageClient, fake: FakeBackend
+) -> None:
+    client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings=None))
+    client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings={}))
+    await asyncio.sleep(0.3)
+    assert await command(client, "devmatrix.status") == {"backend": fake.url, "state": "connected"}
+
+
+async def test_apply_into_an_open_buffer_never_saved(
+    client: LanguageClient, fake: FakeBackend
+) -> None:
+    code = "def double(a):\n    return a + a\n"
+    fake.state.atoms[3] = {
+        **atom(3, "double", "validated", code, (1, 2)),
+        "file": "calc/new/more.py",
+    }
+    await command(client, "devmatrix.plan.show", {"planId": 1})
+    uri = from_fs_path(str(client.root / "calc" / "new" / "more.py"))
+    client.text_document_did_open(
+        types.DidOpenTextDocumentParams(
+            text_document=types.TextDocumentItem(uri=uri, language_id="python", version=1, text="")
+        )
+    )
+    actions = await client.text_document_code_action_async(
+        types.CodeActionParams(
+            text_document=types.TextDocumentIdentifier(uri=uri),
+            range=types.Range(
+                start=types.Position(line=0, character=0), end=types.Position(line=0, character=0)
+            ),
+            context=types.CodeActionContext(diagnostics=[]),
+        )
+    )
+    apply = next(a for a in actions or [] if a.title == "DevMatrix: apply atom double")
+    assert isinstance(apply, types.CodeAction)
+    assert apply.edit is not None
+    changes = apply.edit.document_changes or []
+    if client.editor == "visual-studio-code":  # it creates files: the folder comes with it
+        assert isinstance(changes[0], types.CreateFile)
+        apply_edit(apply.edit)
+        assert (client.root / "calc" / "new" / "more.py").read_text(encoding="utf-8") == code
+    else:
+        assert not any(isinstance(c, types.CreateFile) for c in changes)

@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
+import signal
 import sys
 import time
 from collections.abc import AsyncIterator
@@ -294,3 +296,36 @@ async def test_a_failing_atom_shows_its_check_and_clears_once_regenerated(
     await perform(failing, _action(actions, "DevMatrix: regenerate atom mul"))
     # The rejection earns mul one more attempt, which passes: the error goes away by itself.
     await diagnostics_until(failing, mul_uri, lambda found: not errors(found))
+
+
+def backend_pids(data_dir: Path) -> list[int]:
+    """Processes of a private backend whose data folder is `data_dir` (read from /proc)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            command = (proc / "cmdline").read_bytes()
+            environ = (proc / "environ").read_bytes()
+        except OSError:
+            continue
+        if b"serve" in command and f"DEVMATRIX_DATA_DIR={data_dir}".encode() in environ:
+            found.append(int(proc.name))
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="needs Linux /proc")
+async def test_a_private_backend_that_dies_is_started_again(failing: LanguageClient) -> None:
+    data_dir = failing.workspace_root.parent / "data"
+    first = await run(failing, "devmatrix.status")
+    assert first["state"] == "connected"
+    pids = await asyncio.to_thread(backend_pids, data_dir)
+    assert len(pids) == 1, pids
+    os.kill(pids[0], signal.SIGKILL)
+    await asyncio.sleep(0.2)
+    status = await run(failing, "devmatrix.status")
+    if status["state"] != "connected":  # the first call may meet the dead one
+        status = await run(failing, "devmatrix.status")
+    assert status["state"] == "connected", status
+    assert status["backend"] != first["backend"]
+    assert await asyncio.to_thread(backend_pids, data_dir) != pids

@@ -41,11 +41,9 @@ def code_actions(
         }
         atoms = index.atoms_in(file)
         start, end = params.range.start, params.range.end
-        for atom, (first, last, width) in zip(atoms, place.spans(file, atoms), strict=True):
-            if (first, 0) <= (end.line, end.character) and (start.line, start.character) <= (
-                last,
-                width,
-            ):
+        for atom, (first, last) in zip(atoms, place.lines_of(file, atoms), strict=True):
+            # Whole lines: a cursor anywhere on the symbol's lines is on the symbol.
+            if first <= end.line and start.line <= last:
                 found += _atom_actions(index, place, support, atom, ours.get(atom.id))
     if _wanted(only, APPLY_ALL_KIND):
         ready = [a for a in index.atoms_in(file) if a.status in RESOLVED and a.code]

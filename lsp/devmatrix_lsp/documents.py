@@ -41,6 +41,7 @@ class Document:
     version: int
     lines: list[str]
     _symbols: dict[str, Extent] | None = field(default=None, repr=False)
+    _header: tuple[int, frozenset[str]] | None = field(default=None, repr=False)
 
     @classmethod
     def from_text(cls, uri: str, version: int, text: str) -> Document:
@@ -56,6 +57,7 @@ class Document:
         """Apply one full or incremental change from didChange."""
         self.version = version
         self._symbols = None
+        self._header = None
         if isinstance(change, types.TextDocumentContentChangeWholeDocument):
             self.lines = change.text.splitlines(keepends=True)
             return
@@ -70,6 +72,12 @@ class Document:
 
     def _line(self, number: int) -> str:
         return self.lines[number] if number < len(self.lines) else ""
+
+    def header(self) -> tuple[int, frozenset[str]]:
+        """`import_header` of this version."""
+        if self._header is None:
+            self._header = import_header(self.lines)
+        return self._header
 
     def symbols(self) -> dict[str, Extent]:
         """Definitions (qualified `Class.method`) and top-level constants with their extents."""
@@ -103,6 +111,18 @@ def symbol_extents(lines: list[str]) -> dict[str, Extent]:
     for _, name, first in reversed(open_blocks):
         found.setdefault(name, (first, last_code))
     return found
+
+
+def import_header(lines: list[str]) -> tuple[int, frozenset[str]]:
+    """The line after the file's leading imports, and those import lines (stripped)."""
+    last = -1
+    for number, line in enumerate(lines[:200]):
+        if IMPORT.match(line):
+            last = number
+        elif line.strip() and not line.startswith(("#", '"""', "'''")) and last >= 0:
+            break
+    present = frozenset(line.strip() for line in lines[: last + 201] if IMPORT.match(line))
+    return last + 1, present
 
 
 def _decorated_start(lines: list[str], number: int) -> int:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from lsprotocol import types
 
 from devmatrix_lsp.atoms import AtomView
-from devmatrix_lsp.documents import IMPORT, split_imports
+from devmatrix_lsp.documents import split_imports
 from devmatrix_lsp.placement import Placement
 
 
@@ -59,7 +59,7 @@ def atoms_edit(
         end = (len(lines) - 1, len(lines[-1])) if lines else (0, 0)
         edits = [_edit(0, 0, *end, text)]
     else:
-        edits = _in_place(place, lines, atoms)
+        edits = _in_place(place, file, lines, atoms)
     document = place.documents.get(uri)
     version = document.version if document is not None else None
     if not support.document_changes:
@@ -94,9 +94,10 @@ def _new_file_text(atoms: list[AtomView]) -> str:
     return head + "\n\n".join(bodies)
 
 
-def _in_place(place: Placement, lines: list[str], atoms: list[AtomView]) -> list[types.TextEdit]:
-    at = _after_imports(lines)
-    present = {line.strip() for line in lines[: at + 200] if IMPORT.match(line)}
+def _in_place(
+    place: Placement, file: str, lines: list[str], atoms: list[AtomView]
+) -> list[types.TextEdit]:
+    at, present = place.header(file)
     imports: list[str] = []
     replaced: list[tuple[int, int, str]] = []
     appended: list[str] = []
@@ -119,16 +120,6 @@ def _in_place(place: Placement, lines: list[str], atoms: list[AtomView]) -> list
     if appended:
         edits.append(_append(lines, appended))
     return edits
-
-
-def _after_imports(lines: list[str]) -> int:
-    last = -1
-    for number, line in enumerate(lines[:200]):
-        if IMPORT.match(line):
-            last = number
-        elif line.strip() and not line.startswith(("#", '"""', "'''")) and last >= 0:
-            break
-    return last + 1
 
 
 def _replace_lines(lines: list[str], first: int, last: int, body: str) -> types.TextEdit:

@@ -9,7 +9,7 @@ from lsprotocol import types
 from pygls.uris import from_fs_path, to_fs_path
 
 from devmatrix_lsp.atoms import AtomView
-from devmatrix_lsp.documents import DocumentStore, Extent, symbol_extents
+from devmatrix_lsp.documents import DocumentStore, Extent, import_header, symbol_extents
 
 
 class OutsideWorkspace(ValueError):
@@ -24,6 +24,7 @@ class Placement:
         self.documents = documents
         self._disk: dict[Path, tuple[int, int, list[str], dict[str, Extent]]] = {}
         self._uris: dict[str, str] = {}
+        self._relative: dict[str, str | None] = {}
 
     def path(self, file: str) -> Path:
         """The absolute path of a workspace-relative file; refuses anything outside the root."""
@@ -41,6 +42,11 @@ class Placement:
 
     def relative(self, uri: str) -> str | None:
         """The workspace-relative path of a URI, or None when it is outside the workspace."""
+        if uri not in self._relative:
+            self._relative[uri] = self._relative_path(uri)
+        return self._relative[uri]
+
+    def _relative_path(self, uri: str) -> str | None:
         path = to_fs_path(uri)
         if path is None or self.root is None:
             return None
@@ -63,6 +69,13 @@ class Placement:
             return document.symbols()
         return self._from_disk(file)[1]
 
+    def header(self, file: str) -> tuple[int, frozenset[str]]:
+        """Where the file's leading imports end, and which imports it has."""
+        document = self.documents.get(self.uri(file))
+        if document is not None:
+            return document.header()
+        return import_header(self.lines(file) or [])
+
     def extent(self, atom: AtomView) -> Extent | None:
         """The atom's symbol lines in the workspace file, when the symbol is there."""
         return self.symbols(atom.file).get(atom.qualified_name)
@@ -81,17 +94,23 @@ class Placement:
             for first, last, width in self.spans(file, atoms)
         ]
 
-    def spans(self, file: str, atoms: list[AtomView]) -> list[tuple[int, int, int]]:
-        """(first line, last line, last line's width) of each atom: `ranges` without the objects,
-        for the hot path of code actions."""
-        lines = self.lines(file) or []
+    def lines_of(self, file: str, atoms: list[AtomView]) -> list[Extent]:
+        """(first line, last line) of each atom: `ranges` without the objects, for the hot path
+        of code actions."""
         symbols = self.symbols(file)
         found = []
         for atom in atoms:
             extent = symbols.get(atom.qualified_name)
             if extent is None and atom.start_line:
                 extent = (atom.start_line - 1, (atom.end_line or atom.start_line) - 1)
-            first, last = extent or (0, 0)
+            found.append(extent or (0, 0))
+        return found
+
+    def spans(self, file: str, atoms: list[AtomView]) -> list[tuple[int, int, int]]:
+        """(first line, last line, last line's width in UTF-16 units) of each atom."""
+        lines = self.lines(file) or []
+        found = []
+        for first, last in self.lines_of(file, atoms):
             end_text = lines[last].rstrip("\r\n") if last < len(lines) else ""
             width = len(end_text) if end_text.isascii() else len(end_text.encode("utf-16-le")) // 2
             found.append((first, last, width))

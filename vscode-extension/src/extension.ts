@@ -72,8 +72,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     vscode.workspace.registerTextDocumentContentProvider(REVIEW_SCHEME, reviews),
     ...registerCommands(parts),
     server.onDidChangeState((state) => {
-      statusBar.render();
       if (state === "running") void refreshAll(parts);
+      else statusBar.forget();
     }),
     server.onEvent((event) => {
       eventsSeen = true;

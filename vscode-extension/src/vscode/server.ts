@@ -12,7 +12,6 @@ import {
   ResponseError,
   RevealOutputChannelOn,
   State,
-  TransportKind,
   WorkDoneProgress,
   type LanguageClientOptions,
   type ServerOptions,
@@ -175,8 +174,8 @@ export class ServerController implements vscode.Disposable {
     const env = { ...process.env, ...(await this.secrets.apiKeyEnv()) };
     const serverOptions: ServerOptions = {
       command: interpreter.command,
+      // no `transport`: with TransportKind.stdio the client appends `--stdio`, which devmatrix-lsp refuses
       args: [...SERVER_ARGS],
-      transport: TransportKind.stdio,
       options: { cwd: root?.uri.fsPath, env },
     };
     const client = new LanguageClient("devmatrix", "DevMatrix", serverOptions, this.clientOptions(options));

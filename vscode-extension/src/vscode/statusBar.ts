@@ -60,6 +60,12 @@ export class StatusBar implements vscode.Disposable {
     this.timer = setTimeout(() => void this.refresh(), runActive(this.status) ? POLL_RUNNING_MS : POLL_IDLE_MS);
   }
 
+  /** The client stopped or restarts: the last status belonged to the old server. */
+  forget(): void {
+    this.status = undefined;
+    this.render();
+  }
+
   /** Redraw from the client's state and the last status. */
   render(): void {
     const view = statusBarView(this.server.clientState, this.status);

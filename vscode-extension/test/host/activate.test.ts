@@ -1,0 +1,172 @@
+/**
+ * The shipped bundle (dist/extension.js) activated in Node against a fake `vscode` module and the
+ * real language server: the restart path, the interpreter setting, the status bar, the extension's
+ * plan/run commands, diagnostics through vscode-languageclient, and the notifications with a fix.
+ */
+import assert from "node:assert/strict";
+import { chmodSync, copyFileSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import Module from "node:module";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { after, before, describe, it } from "node:test";
+import { EXTENSION_ROOT, REPO_ROOT, repoPython } from "../repo";
+import { processesUsing } from "../integration/session";
+import * as fake from "./fakeVscode";
+
+const python = repoPython();
+const BUNDLE = path.join(EXTENSION_ROOT, "dist", "extension.js");
+
+type Extension = { activate(context: unknown): Promise<void>; deactivate(): Promise<void> };
+
+function loadBundle(): Extension {
+  const loader = Module as unknown as { _resolveFilename(request: string, ...rest: unknown[]): string };
+  const resolve = loader._resolveFilename;
+  loader._resolveFilename = function (request: string, ...rest: unknown[]) {
+    return request === "vscode" ? require.resolve("./fakeVscode") : resolve.call(this, request, ...rest);
+  };
+  return require(BUNDLE) as Extension;
+}
+
+async function waitFor<T>(what: string, timeoutMs: number, condition: () => T | undefined | false): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = condition();
+    if (value) return value;
+    if (Date.now() > deadline) {
+      throw new Error(`timed out waiting for ${what}\n${fake.host.output.slice(-30).join("\n")}\n${JSON.stringify(fake.host.messages)}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+const statusItem = () => fake.host.statusBarItems.find((i) => i.id === "devmatrix.status");
+const restarts = () => fake.host.output.filter((l) => l.includes("(Re)starting the language server"));
+
+describe("the bundled extension activated on a fake VS Code", { skip: python ? false : "no .venv in the repository (run make install)" }, () => {
+  let extension: Extension;
+  let workspace: string;
+  let dataDir: string;
+  const subscriptions: Array<{ dispose(): unknown }> = [];
+
+  before(() => {
+    workspace = mkdtempSync(path.join(tmpdir(), "dmx-vscode-host-"));
+    dataDir = path.join(workspace, ".data");
+    copyFileSync(path.join(REPO_ROOT, "tests", "fixtures", "execution", "calc_spec.md"), path.join(workspace, "calc_spec.md"));
+    fake.host.workspaceFolders.push({ uri: fake.Uri.file(workspace), name: "workspace", index: 0 });
+    for (const [key, value] of Object.entries({
+      "devmatrix.interpreter": python,
+      "devmatrix.model.provider": "scripted",
+      "devmatrix.scriptedAnswers": path.join(REPO_ROOT, "tests", "fixtures", "execution", "calc_answers.json"),
+      "devmatrix.dataDir": ".data",
+      "devmatrix.review.confidenceThreshold": 1.0,
+    })) {
+      fake.host.settings.set(key, value);
+    }
+    extension = loadBundle();
+  });
+
+  after(async () => {
+    await extension?.deactivate();
+    subscriptions.forEach((s) => s.dispose());
+    const left = processesUsing(dataDir);
+    left.forEach((pid) => process.kill(pid, "SIGKILL"));
+    assert.deepEqual(left, [], "the private backend outlived deactivate()");
+  });
+
+  it("starts the language server with the interpreter setting and registers every command", async () => {
+    const secrets = new Map<string, string>();
+    const changed = new fake.EventEmitter<{ key: string }>();
+    await extension.activate({
+      subscriptions,
+      extensionUri: fake.Uri.file(EXTENSION_ROOT),
+      extensionPath: EXTENSION_ROOT,
+      secrets: {
+        get: async (k: string) => secrets.get(k),
+        store: async (k: string, v: string) => void (secrets.set(k, v), changed.fire({ key: k })),
+        delete: async (k: string) => void (secrets.delete(k), changed.fire({ key: k })),
+        onDidChange: changed.event,
+      },
+    });
+    assert.ok(fake.host.output.some((l) => l.includes(`Interpreter: ${python} (from setting)`)), fake.host.output.join("\n"));
+    const manifest = JSON.parse(readFileSync(path.join(EXTENSION_ROOT, "package.json"), "utf8"));
+    for (const { command } of manifest.contributes.commands as Array<{ command: string }>) {
+      assert.ok(fake.host.commands.has(command), command);
+    }
+    // vscode-languageclient registers the server's own commands once the server initialized
+    assert.ok(fake.host.commands.has("devmatrix.review.approve"), [...fake.host.commands.keys()].join(", "));
+  });
+
+  it("shows the private backend connected in the status bar", async () => {
+    await waitFor("the status bar to say connected", 120_000, () => statusItem()?.tooltip.includes("Backend connected: http://127.0.0.1:"));
+    assert.equal(statusItem()?.text, "$(check) DevMatrix");
+  });
+
+  it("plans, approves and runs through its commands; the review warning arrives as a VS Code diagnostic", async () => {
+    await fake.commands.executeCommand("devmatrix.planFromFile", fake.Uri.file(path.join(workspace, "calc_spec.md")));
+    assert.ok(fake.host.shownDocuments.some((u) => u.endsWith(".md")), JSON.stringify(fake.host.messages));
+    await fake.commands.executeCommand("devmatrix.approvePlan");
+    assert.ok(fake.host.messages.some((m) => /plan \d+ is approved/.test(m.message)), JSON.stringify(fake.host.messages));
+    await fake.commands.executeCommand("devmatrix.startRun");
+    const mul = fake.Uri.file(path.join(workspace, "calc", "mul.py")).toString();
+    const warning = await waitFor("a review-needed diagnostic on calc/mul.py", 180_000, () =>
+      fake.host.diagnostics.get(mul)?.find((d) => d.code === "review-needed"),
+    );
+    assert.equal(warning.severity, fake.DiagnosticSeverity.Warning);
+    assert.equal(warning.source, "devmatrix");
+    await waitFor("the status bar to show the run", 30_000, () => /DevMatrix \S/.test(statusItem()?.text ?? "") && statusItem()?.text !== "$(check) DevMatrix");
+  });
+
+  it("fills the MasterPlan view, or says which server command it lacks", async () => {
+    const view = fake.host.treeViews.get("devmatrix.plan");
+    const provider = view?.treeDataProvider as { getChildren(): Array<{ label: string }>; viewMessage?: string };
+    await waitFor("the plan view to settle", 10_000, () => provider.getChildren().length > 0 || view?.message);
+    if (provider.getChildren().length > 0) {
+      assert.equal(provider.getChildren()[0].label, "calc");
+    } else {
+      assert.match(view?.message ?? "", /has no devmatrix\.plan\.tree command/);
+    }
+  });
+
+  it("collapses restart requests that come together into one restart", async () => {
+    const before = restarts().length;
+    await Promise.all([
+      fake.commands.executeCommand("devmatrix.restart"),
+      fake.commands.executeCommand("devmatrix.restart"),
+      (async () => fake.changeSettings({ "devmatrix.interpreter": python }))(),
+    ]);
+    await waitFor("the restarted server to be connected", 120_000, () => restarts().length > before && statusItem()?.text.startsWith("$(check)"));
+    assert.equal(restarts().length, before + 1, restarts().join("\n"));
+    assert.match(restarts().at(-1) ?? "", /restart command, settings changed/);
+  });
+
+  it("says which interpreter could not run, with a way to fix it", async () => {
+    fake.host.messages.length = 0;
+    fake.changeSettings({ "devmatrix.interpreter": "/nonexistent/python3" });
+    const message = await waitFor("an error notification", 30_000, () => fake.host.messages.find((m) => m.level === "error"));
+    assert.match(message.message, /could not run the Python interpreter "\/nonexistent\/python3"/);
+    assert.ok(message.actions.includes("Open settings"), message.actions.join(", "));
+    assert.equal(statusItem()?.text, "$(error) DevMatrix");
+  });
+
+  it("says how to install devmatrix-lsp when the interpreter lacks it, and opens the settings on request", async () => {
+    fake.host.messages.length = 0;
+    fake.host.answers.set("not installed", "Open settings");
+    const bare = path.join(workspace, "bare-python");
+    writeFileSync(bare, `#!/bin/sh\nexec "${python}" -I -S "$@"\n`);
+    chmodSync(bare, 0o755);
+    fake.changeSettings({ "devmatrix.interpreter": bare });
+    const message = await waitFor("an error notification", 30_000, () => fake.host.messages.find((m) => m.level === "error"));
+    assert.match(message.message, /not installed.*pip install 'devmatrix\[all\]'/);
+    assert.deepEqual(message.actions, ["Copy install command", "Open settings"]);
+    await waitFor("the settings to open", 5_000, () => fake.host.executed.some((e) => e.command === "workbench.action.openSettings"));
+  });
+
+  it("reports a wrong setting instead of sending it", async () => {
+    fake.host.messages.length = 0;
+    fake.changeSettings({ "devmatrix.interpreter": python, "devmatrix.backendUrl": "devmatrix.example.com" });
+    const message = await waitFor("an error notification", 30_000, () => fake.host.messages.find((m) => m.level === "error"));
+    assert.match(message.message, /devmatrix\.backendUrl "devmatrix\.example\.com" is not a URL/);
+    fake.changeSettings({ "devmatrix.backendUrl": "" });
+    await waitFor("the server to come back", 120_000, () => statusItem()?.text.startsWith("$(check)"));
+  });
+});

@@ -11,6 +11,7 @@ import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { EXTENSION_ROOT, REPO_ROOT, repoPython } from "../repo";
 import { processesUsing } from "../integration/session";
+import type { URI } from "vscode-uri";
 import * as fake from "./fakeVscode";
 
 const python = repoPython();
@@ -125,6 +126,35 @@ describe("the bundled extension activated on a fake VS Code", { skip: python ? f
     } else {
       assert.match(view?.message ?? "", /has no devmatrix\.plan\.tree command/);
     }
+  });
+
+  it("lists the review item, shows it as a diff of current and proposed code, and approves it from the diff", async () => {
+    const provider = fake.host.treeViews.get("devmatrix.review")?.treeDataProvider as {
+      getChildren(): Array<{ label: string; itemId: number }>;
+      getTreeItem(node: unknown): { command?: { command: string; arguments: unknown[] } };
+    };
+    const node = await waitFor("mul in the review queue", 30_000, () => provider.getChildren().find((n) => n.label === "mul"));
+    const open = provider.getTreeItem(node).command;
+    assert.equal(open?.command, "devmatrix.openReview");
+    await fake.commands.executeCommand(open.command, ...open.arguments);
+    const diff = fake.host.executed.filter((e) => e.command === "vscode.diff").at(-1);
+    assert.ok(diff, JSON.stringify(fake.host.messages));
+    const [left, right, title] = diff.args as [URI, URI, string];
+    assert.equal(title, "Review mul: current ↔ proposed (85%)");
+    const content = fake.host.contentProviders.get(right.scheme);
+    assert.match(content?.provideTextDocumentContent(right) ?? "", /total = add\(total, a\)/);
+    assert.doesNotMatch(content?.provideTextDocumentContent(left) ?? "", /total = add\(total, a\)/);
+
+    fake.host.inputs.push("");
+    await fake.commands.executeCommand("devmatrix.rejectReview", right);
+    assert.match(fake.host.inputValidation.at(-1) ?? "", /Say what is wrong/, "an empty reason is refused");
+
+    // the editor title's Approve gets the diff side's URI
+    await fake.commands.executeCommand("devmatrix.approveReview", right);
+    assert.ok(fake.host.messages.some((m) => m.message === `Review ${node.itemId} approved.`), JSON.stringify(fake.host.messages));
+    const mul = fake.Uri.file(path.join(workspace, "calc", "mul.py")).toString();
+    await waitFor("the review warning to clear", 30_000, () => !fake.host.diagnostics.get(mul)?.some((d) => d.code === "review-needed"));
+    await waitFor("the review queue to empty", 30_000, () => provider.getChildren().length === 0);
   });
 
   it("collapses restart requests that come together into one restart", async () => {

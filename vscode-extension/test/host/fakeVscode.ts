@@ -151,6 +151,10 @@ export const host = {
   diagnostics: new Map<string, Diagnostic[]>(),
   diagnosticsChanged: new EventEmitter<{ uris: URI[] }>(),
   shownDocuments: [] as string[],
+  /** Answers for showInputBox, in order; each is checked with the box's validateInput first. */
+  inputs: [] as string[],
+  inputValidation: [] as Array<string | undefined>,
+  contentProviders: new Map<string, { provideTextDocumentContent(uri: URI): string }>(),
   workspaceFolders: [] as Array<{ uri: URI; name: string; index: number }>,
 };
 
@@ -203,6 +207,12 @@ export const window = {
   showErrorMessage: notify("error"),
   showWarningMessage: notify("warning"),
   showInformationMessage: notify("info"),
+  showInputBox: async (options: { validateInput?: (value: string) => string | undefined }) => {
+    const answer = host.inputs.shift();
+    const problem = answer === undefined ? undefined : options.validateInput?.(answer) ?? undefined;
+    host.inputValidation.push(problem);
+    return problem === undefined ? answer : undefined; // a refused value cannot be submitted: the person escapes
+  },
   setStatusBarMessage: () => new Disposable(() => undefined),
   withProgress: async <T>(_options: unknown, task: (progress: unknown, token: unknown) => Promise<T>) =>
     task({ report: () => undefined }, new CancellationTokenSource().token),
@@ -256,7 +266,10 @@ export const workspace = {
   onWillCreateFiles: never,
   onWillDeleteFiles: never,
   onWillRenameFiles: never,
-  registerTextDocumentContentProvider: () => new Disposable(() => undefined),
+  registerTextDocumentContentProvider: (scheme: string, provider: { provideTextDocumentContent(uri: URI): string }) => {
+    host.contentProviders.set(scheme, provider);
+    return new Disposable(() => host.contentProviders.delete(scheme));
+  },
   createFileSystemWatcher: () => ({ onDidCreate: never, onDidChange: never, onDidDelete: never, dispose: () => undefined }),
 };
 

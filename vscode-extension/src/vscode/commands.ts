@@ -75,58 +75,17 @@ export function registerCommands(parts: Parts): vscode.Disposable[] {
     "devmatrix.setApiKey": () => parts.secrets.promptApiKey(),
     "devmatrix.openChat": async () => ChatPanel.show(parts.context.extensionUri, server, (plan) => showPlan(parts, plan)),
     "devmatrix.refresh": () => refreshAll(parts),
-    "devmatrix.planFromFile": async (arg) => {
-      const uri = fileArgument(arg);
-      if (!uri) throw new Error("Open or select a spec file (Markdown) first.");
-      const plan = await vscode.window.withProgress(
-        { location: vscode.ProgressLocation.Notification, title: "DevMatrix: planning…" },
-        () => server.execute<PlanResult>(ServerCommand.planFromFile, { uri: uri.toString() }),
-      );
-      await showPlan(parts, plan);
-    },
-    "devmatrix.planFromSelection": async () => {
-      const editor = vscode.window.activeTextEditor;
-      if (!editor || editor.selection.isEmpty) throw new Error("Select the text of a spec first.");
-      const { start, end } = editor.selection;
-      const plan = await vscode.window.withProgress(
-        { location: vscode.ProgressLocation.Notification, title: "DevMatrix: planning…" },
-        () =>
-          server.execute<PlanResult>(ServerCommand.planFromSelection, {
-            uri: editor.document.uri.toString(),
-            range: { start: { line: start.line, character: start.character }, end: { line: end.line, character: end.character } },
-          }),
-      );
-      await showPlan(parts, plan);
-    },
+    "devmatrix.planFromFile": (arg) => planFromFile(parts, arg),
+    "devmatrix.planFromSelection": () => planFromSelection(parts),
     "devmatrix.showPlan": async () => showPlan(parts, await server.execute<PlanResult>(ServerCommand.planShow, planArg(parts))),
-    "devmatrix.approvePlan": async () => {
-      const result = await server.execute<{ planId: number; status: string }>(ServerCommand.planApprove, planArg(parts));
-      void vscode.window.showInformationMessage(`DevMatrix: plan ${result.planId} is ${result.status}.`);
-      await refreshAll(parts);
-    },
+    "devmatrix.approvePlan": () => approvePlan(parts),
     "devmatrix.startRun": () => runControl(parts, ServerCommand.runStart, "started"),
     "devmatrix.pauseRun": () => runControl(parts, ServerCommand.runPause, "paused"),
     "devmatrix.resumeRun": () => runControl(parts, ServerCommand.runResume, "resumed"),
     "devmatrix.cancelRun": () => runControl(parts, ServerCommand.runCancel, "cancelled"),
-    "devmatrix.openAtom": async (uri, line) => {
-      const document = await vscode.workspace.openTextDocument(uri as vscode.Uri);
-      const position = new vscode.Position(Number(line ?? 0), 0);
-      await vscode.window.showTextDocument(document, { selection: new vscode.Range(position, position) });
-    },
-    "devmatrix.applyAtom": async (arg) => {
-      const id = atomId(arg);
-      if (id === undefined) throw new Error("Pick an atom in the MasterPlan view.");
-      const result = await server.execute<{ applied: boolean }>(ServerCommand.atomApply, { atomId: id });
-      if (!result.applied) void vscode.window.showWarningMessage("DevMatrix: the atom was not applied (no validated code yet?).");
-    },
-    "devmatrix.regenerateAtom": async (arg) => {
-      const id = atomId(arg);
-      if (id === undefined) throw new Error("Pick an atom in the MasterPlan view.");
-      const reason = await vscode.window.showInputBox({ title: "Regenerate atom", prompt: "What should change? (optional)" });
-      if (reason === undefined) return;
-      await server.execute(ServerCommand.atomRegenerate, reason.trim() ? { atomId: id, reason: reason.trim() } : { atomId: id });
-      await refreshAll(parts);
-    },
+    "devmatrix.openAtom": (uri, line) => openAtom(uri as vscode.Uri, Number(line ?? 0)),
+    "devmatrix.applyAtom": (arg) => applyAtom(parts, arg),
+    "devmatrix.regenerateAtom": (arg) => regenerateAtom(parts, arg),
     "devmatrix.openReview": async (arg) => {
       const id = parts.reviews.itemFor(arg);
       if (id !== undefined) await parts.reviews.open(id);
@@ -139,6 +98,58 @@ export function registerCommands(parts: Parts): vscode.Disposable[] {
     "devmatrix.startDemo": () => startDemo(parts),
   };
   return Object.entries(commands).map(([id, run]) => vscode.commands.registerCommand(id, guarded(output, run)));
+}
+
+async function planning(parts: Parts, command: ServerCommandName, argument: object): Promise<void> {
+  const plan = await vscode.window.withProgress(
+    { location: vscode.ProgressLocation.Notification, title: "DevMatrix: planning…" },
+    () => parts.server.execute<PlanResult>(command, argument),
+  );
+  await showPlan(parts, plan);
+}
+
+async function planFromFile(parts: Parts, arg: unknown): Promise<void> {
+  const uri = fileArgument(arg);
+  if (!uri) throw new Error("Open or select a spec file (Markdown) first.");
+  await planning(parts, ServerCommand.planFromFile, { uri: uri.toString() });
+}
+
+async function planFromSelection(parts: Parts): Promise<void> {
+  const editor = vscode.window.activeTextEditor;
+  if (!editor || editor.selection.isEmpty) throw new Error("Select the text of a spec first.");
+  const { start, end } = editor.selection;
+  await planning(parts, ServerCommand.planFromSelection, {
+    uri: editor.document.uri.toString(),
+    range: { start: { line: start.line, character: start.character }, end: { line: end.line, character: end.character } },
+  });
+}
+
+async function approvePlan(parts: Parts): Promise<void> {
+  const result = await parts.server.execute<{ planId: number; status: string }>(ServerCommand.planApprove, planArg(parts));
+  void vscode.window.showInformationMessage(`DevMatrix: plan ${result.planId} is ${result.status}.`);
+  await refreshAll(parts);
+}
+
+async function openAtom(uri: vscode.Uri, line: number): Promise<void> {
+  const document = await vscode.workspace.openTextDocument(uri);
+  const position = new vscode.Position(line, 0);
+  await vscode.window.showTextDocument(document, { selection: new vscode.Range(position, position) });
+}
+
+async function applyAtom(parts: Parts, arg: unknown): Promise<void> {
+  const id = atomId(arg);
+  if (id === undefined) throw new Error("Pick an atom in the MasterPlan view.");
+  const result = await parts.server.execute<{ applied: boolean }>(ServerCommand.atomApply, { atomId: id });
+  if (!result.applied) void vscode.window.showWarningMessage("DevMatrix: the atom was not applied (no validated code yet?).");
+}
+
+async function regenerateAtom(parts: Parts, arg: unknown): Promise<void> {
+  const id = atomId(arg);
+  if (id === undefined) throw new Error("Pick an atom in the MasterPlan view.");
+  const reason = await vscode.window.showInputBox({ title: "Regenerate atom", prompt: "What should change? (optional)" });
+  if (reason === undefined) return;
+  await parts.server.execute(ServerCommand.atomRegenerate, reason.trim() ? { atomId: id, reason: reason.trim() } : { atomId: id });
+  await refreshAll(parts);
 }
 
 function planArg(parts: Parts): object {

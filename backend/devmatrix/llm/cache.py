@@ -1,6 +1,10 @@
 """Content-addressed response cache: identical requests to the same provider and model are answered
 from storage. One interface, two implementations: the database (default) and Redis (when
 DEVMATRIX_REDIS_URL is set). Entries expire after DEVMATRIX_CACHE_TTL_SECONDS.
+
+A fresh answer is stored together with the usage row of the call that produced it, so a process
+killed in between loses neither: in one transaction with the database cache; with Redis the answer
+goes first (a lost usage row is better than paying for the same generation twice on resume).
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from sqlmodel import col, select
 
 from devmatrix.llm.types import LLMRequest, LLMResponse
 from devmatrix.storage.db import session_scope
-from devmatrix.storage.models import LLMCacheEntry, utcnow
+from devmatrix.storage.models import LLMCacheEntry, UsageRecord, utcnow
 
 
 def cache_key(provider: str, model: str, request: LLMRequest) -> str:
@@ -44,8 +48,8 @@ class ResponseCache(Protocol):
         """The stored answer under `key`, or None when absent or expired."""
         ...
 
-    def put(self, key: str, response: LLMResponse) -> None:
-        """Store `response` under `key` for the cache's time to live."""
+    def put(self, key: str, response: LLMResponse, usage: UsageRecord) -> None:
+        """Store `response` under `key` for the cache's time to live, and the call's `usage` row."""
         ...
 
     def ping(self) -> None:
@@ -75,7 +79,7 @@ class DatabaseCache:
             ).first()
             return None if entry is None else LLMResponse.model_validate_json(entry.response_json)
 
-    def put(self, key: str, response: LLMResponse) -> None:
+    def put(self, key: str, response: LLMResponse, usage: UsageRecord) -> None:
         now = utcnow()
         entry = LLMCacheEntry(
             key=key,
@@ -89,9 +93,11 @@ class DatabaseCache:
             with session_scope(self.engine) as session:
                 session.execute(delete(LLMCacheEntry).where(col(LLMCacheEntry.key) == key))
                 session.add(entry)
+                session.add(usage)
         except IntegrityError:
-            # A concurrent call stored the same key first; its answer is as good as ours.
-            return
+            # A concurrent call stored the same key first; its answer is as good as ours, but
+            # this call was made and paid for all the same.
+            record_usage(self.engine, usage.model_copy())
 
     def ping(self) -> None:
         with self.engine.connect() as connection:
@@ -106,8 +112,11 @@ class RedisCache:
 
     kind = "redis"
 
-    def __init__(self, url: str, ttl_seconds: int, *, prefix: str = "devmatrix:llm-cache:") -> None:
+    def __init__(
+        self, url: str, ttl_seconds: int, engine: Engine, *, prefix: str = "devmatrix:llm-cache:"
+    ) -> None:
         self.url = url
+        self.engine = engine
         self.ttl_seconds = ttl_seconds
         self.prefix = prefix
         self._redis = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
@@ -118,8 +127,9 @@ class RedisCache:
             return None
         return LLMResponse.model_validate_json(raw)
 
-    def put(self, key: str, response: LLMResponse) -> None:
+    def put(self, key: str, response: LLMResponse, usage: UsageRecord) -> None:
         self._redis.set(self.prefix + key, response.model_dump_json(), ex=self.ttl_seconds)
+        record_usage(self.engine, usage)
 
     def ping(self) -> None:
         self._redis.ping()
@@ -127,3 +137,9 @@ class RedisCache:
     def close(self) -> None:
         """Release the connection pool."""
         self._redis.close()
+
+
+def record_usage(engine: Engine, usage: UsageRecord) -> None:
+    """Insert one usage row in its own transaction."""
+    with session_scope(engine) as session:
+        session.add(usage)

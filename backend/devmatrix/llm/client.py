@@ -9,12 +9,17 @@ from sqlalchemy import Engine
 
 from devmatrix.config import Settings
 from devmatrix.llm.budget import Budget, check_budget, estimate_cost_usd
-from devmatrix.llm.cache import DatabaseCache, RedisCache, ResponseCache, cache_key
+from devmatrix.llm.cache import (
+    DatabaseCache,
+    RedisCache,
+    ResponseCache,
+    cache_key,
+    record_usage,
+)
 from devmatrix.llm.cost import DEFAULT_PRICES, PriceTable, cost_usd, load_price_table
 from devmatrix.llm.provider import Provider, model_for
 from devmatrix.llm.registry import select_provider
 from devmatrix.llm.types import LLMRequest, LLMResponse
-from devmatrix.storage.db import session_scope
 from devmatrix.storage.models import UsageRecord
 
 
@@ -50,7 +55,8 @@ class LLMClient:
             hit = await asyncio.to_thread(self.cache.get, key)
             if hit is not None:
                 answer = hit.model_copy(update={"cached": True, "cost_usd": 0.0})
-                await self._record(answer, request, 0.0, user_id, plan_id)
+                usage = _usage_row(answer, request, 0.0, user_id, plan_id)
+                await asyncio.to_thread(record_usage, self.engine, usage)
                 return answer
         estimate = estimate_cost_usd(model, request, self.prices)
         owners = [("plan", plan_id), ("user", user_id)]
@@ -77,50 +83,45 @@ class LLMClient:
                     "cost_usd": cost_usd(answer.model, answer.usage, self.prices),
                 }
             )
-            # Cache first: a process killed between the two then loses a usage row, never the
-            # answer, so a resumed run does not pay for the same generation twice.
+            usage = _usage_row(answer, request, latency_ms, user_id, plan_id)
             if self.cache is not None:
-                await asyncio.to_thread(self.cache.put, key, answer)
-            await self._record(answer, request, latency_ms, user_id, plan_id)
+                # Answer and usage together: a resumed run neither pays twice nor loses the cost.
+                await asyncio.to_thread(self.cache.put, key, answer, usage)
+            else:
+                await asyncio.to_thread(record_usage, self.engine, usage)
         finally:
             for hold in holds:
                 self._in_flight[hold] -= estimate
         return answer
 
-    async def _record(
-        self,
-        answer: LLMResponse,
-        request: LLMRequest,
-        latency_ms: float,
-        user_id: int | None,
-        plan_id: int | None,
-    ) -> None:
-        record = UsageRecord(
-            user_id=user_id,
-            plan_id=plan_id,
-            provider=answer.provider,
-            model=answer.model[:100],
-            purpose=request.purpose[:400],
-            input_tokens=answer.usage.input_tokens,
-            output_tokens=answer.usage.output_tokens,
-            cache_read_tokens=answer.usage.cache_read_tokens,
-            cache_write_tokens=answer.usage.cache_write_tokens,
-            latency_ms=latency_ms,
-            cost_usd=answer.cost_usd,
-            cached=answer.cached,
-        )
-        await asyncio.to_thread(_insert, self.engine, record)
 
-
-def _insert(engine: Engine, record: UsageRecord) -> None:
-    with session_scope(engine) as session:
-        session.add(record)
+def _usage_row(
+    answer: LLMResponse,
+    request: LLMRequest,
+    latency_ms: float,
+    user_id: int | None,
+    plan_id: int | None,
+) -> UsageRecord:
+    return UsageRecord(
+        user_id=user_id,
+        plan_id=plan_id,
+        provider=answer.provider,
+        model=answer.model[:100],
+        purpose=request.purpose[:400],
+        input_tokens=answer.usage.input_tokens,
+        output_tokens=answer.usage.output_tokens,
+        cache_read_tokens=answer.usage.cache_read_tokens,
+        cache_write_tokens=answer.usage.cache_write_tokens,
+        latency_ms=latency_ms,
+        cost_usd=answer.cost_usd,
+        cached=answer.cached,
+    )
 
 
 def build_cache(settings: Settings, engine: Engine) -> ResponseCache:
     """Redis when DEVMATRIX_REDIS_URL is set, else the database."""
     if settings.redis_url:
-        return RedisCache(settings.redis_url, settings.cache_ttl_seconds)
+        return RedisCache(settings.redis_url, settings.cache_ttl_seconds, engine)
     return DatabaseCache(engine, settings.cache_ttl_seconds)
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from llm_loopback import LoopbackServer, anthropic_stream, json_reply, openai_completion
 from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
 from devmatrix.config import load_settings
@@ -245,15 +246,39 @@ async def test_parallel_calls_cannot_share_the_same_remaining_budget(
     assert len(server.requests) == 1
 
 
-def test_redis_cache_round_trip_with_ttl(redis_url: str) -> None:
+def paid_usage(purpose: str = "atom:a.py::f") -> UsageRecord:
+    return UsageRecord(provider="p", model="m", purpose=purpose, input_tokens=3, cost_usd=0.01)
+
+
+def test_database_cache_stores_answer_and_usage_in_one_transaction(any_engine: Engine) -> None:
+    cache = DatabaseCache(any_engine, 60)
+    answer = LLMResponse(text="t", usage=Usage(input_tokens=3), model="m", provider="p")
+    cache.put("k", answer, paid_usage())
+    assert cache.get("k") == answer
+    assert [(row.purpose, row.cached) for row in usage_rows(any_engine)] == [
+        ("atom:a.py::f", False)
+    ]
+
+    # An answer that cannot be stored (a row that breaks a constraint) takes its usage with it:
+    # neither is half-written.
+    broken = paid_usage()
+    broken.user_id = 999_999  # no such user
+    with pytest.raises(IntegrityError):
+        cache.put("k2", answer, broken)
+    assert cache.get("k2") is None
+    assert len(usage_rows(any_engine)) == 1
+
+
+def test_redis_cache_round_trip_with_ttl(redis_url: str, engine: Engine) -> None:
     prefix = f"test:{uuid.uuid4().hex}:"
-    cache = RedisCache(redis_url, 60, prefix=prefix)
+    cache = RedisCache(redis_url, 60, engine, prefix=prefix)
     answer = LLMResponse(text="t", usage=Usage(input_tokens=3), model="m", provider="p")
     try:
         cache.ping()
         assert cache.get("k") is None
-        cache.put("k", answer)
+        cache.put("k", answer, paid_usage())
         assert cache.get("k") == answer
+        assert [row.purpose for row in usage_rows(engine)] == ["atom:a.py::f"]
         ttl = cache._redis.ttl(prefix + "k")
         assert 0 < int(ttl) <= 60  # type: ignore[arg-type]
     finally:
@@ -264,7 +289,7 @@ def test_redis_cache_round_trip_with_ttl(redis_url: str) -> None:
 async def test_redis_cache_hit_makes_no_request(
     redis_url: str, server: LoopbackServer, engine: Engine
 ) -> None:
-    cache = RedisCache(redis_url, 60, prefix=f"test:{uuid.uuid4().hex}:")
+    cache = RedisCache(redis_url, 60, engine, prefix=f"test:{uuid.uuid4().hex}:")
     server.push(sonnet_reply("from redis"))
     client = LLMClient(anthropic(server), engine=engine, cache=cache)
     try:

@@ -117,15 +117,15 @@ describe("the bundled extension activated on a fake VS Code", { skip: python ? f
     await waitFor("the status bar to show the run", 30_000, () => /DevMatrix \S/.test(statusItem()?.text ?? "") && statusItem()?.text !== "$(check) DevMatrix");
   });
 
-  it("fills the MasterPlan view, or says which server command it lacks", async () => {
-    const view = fake.host.treeViews.get("devmatrix.plan");
-    const provider = view?.treeDataProvider as { getChildren(): Array<{ label: string }>; viewMessage?: string };
-    await waitFor("the plan view to settle", 10_000, () => provider.getChildren().length > 0 || view?.message);
-    if (provider.getChildren().length > 0) {
-      assert.equal(provider.getChildren()[0].label, "calc");
-    } else {
-      assert.match(view?.message ?? "", /has no devmatrix\.plan\.tree command/);
-    }
+  it("fills the MasterPlan view from devmatrix.plan.tree, updated by events", async () => {
+    type Node = { label: string; status: string; children: Node[] };
+    const provider = fake.host.treeViews.get("devmatrix.plan")?.treeDataProvider as { getChildren(node?: Node): Node[] };
+    const find = (node: Node, label: string): Node | undefined =>
+      node.label === label ? node : node.children.map((c) => find(c, label)).find(Boolean);
+    const root = await waitFor("the plan in the MasterPlan view", 30_000, () => provider.getChildren()[0]);
+    assert.equal(root.label, "calc");
+    await waitFor("mul marked for review", 30_000, () => find(provider.getChildren()[0], "mul")?.status === "review");
+    assert.equal(find(provider.getChildren()[0], "add")?.status, "validated");
   });
 
   it("lists the review item, shows it as a diff of current and proposed code, and approves it from the diff", async () => {

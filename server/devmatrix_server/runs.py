@@ -7,6 +7,7 @@ whatever loop serves requests; pause/resume/cancel reach it through `call_soon_t
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from collections.abc import Callable, Coroutine
 from concurrent.futures import Future
@@ -17,6 +18,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Engine
 
 from devmatrix.config import Settings
+from devmatrix.errors import DevMatrixError
 from devmatrix.events import EventBus
 from devmatrix.execution.pipeline import execute_plan, latest_run, run_state
 from devmatrix.execution.progress import RunSummary
@@ -36,6 +38,7 @@ class ActiveRun:
 
     future: Future[RunSummary]
     control: ScheduleControl
+    follow_up: bool = False
 
 
 @dataclass
@@ -104,6 +107,25 @@ class RunRegistry:
         active = ActiveRun(future, control)
         self.runs[plan_id] = active
         return active
+
+    def start_or_follow(self, plan_id: int) -> None:
+        """Start a run now, or when one is live, run again once it ends: atoms reopened meanwhile
+        (a rejected or edited review) were already passed by the live run's scheduler."""
+        with self._lock:
+            active = self.active(plan_id)
+            if active is not None and not active.follow_up:
+                active.follow_up = True
+                active.future.add_done_callback(lambda _: self._follow(plan_id, active))
+                return
+        if active is None:
+            with contextlib.suppress(Conflict):  # another process runs it and will pick it up
+                self.start(plan_id)
+
+    def _follow(self, plan_id: int, finished: ActiveRun) -> None:
+        if finished.control.cancelled:
+            return  # a cancelled run stays cancelled; resume it to pick the atoms up
+        with contextlib.suppress(Conflict, DevMatrixError):
+            self.start(plan_id)
 
     def _out_dir(self, plan_id: int) -> Path:
         with session_scope(self.engine) as session:

@@ -178,3 +178,53 @@ def test_pause_resume_cancel(make_sqlite_api: ApiFactory) -> None:
     assert resumed.status_code == 202
     assert wait_for_run(api, plan_id, headers)["status"] == "finished"
     api.app.state.run_registry.close()
+
+
+def test_a_run_requested_during_a_live_run_follows_it(make_sqlite_api: ApiFactory) -> None:
+    # A review rejected or edited while its plan runs asks for a run; the live run's scheduler has
+    # already passed that atom, so the server runs the plan again once the live run ends.
+    api = scripted_api(make_sqlite_api)
+    api.register("ada")
+    headers = api.headers("ada")
+    plan_id = plan_calc(api, headers)
+    base = f"/api/v1/plans/{plan_id}/execution"
+    assert api.client.post(f"{base}/start", headers=headers).status_code == 202
+    assert api.client.post(f"{base}/pause", headers=headers).status_code == 200  # live, held
+    registry = api.app.state.run_registry
+    live = registry.active(plan_id)
+    assert live is not None
+
+    registry.start_or_follow(plan_id)
+    registry.start_or_follow(plan_id)  # asked twice, followed once
+    assert registry.active(plan_id) is live
+
+    assert api.client.post(f"{base}/resume", headers=headers).status_code == 200
+    live.future.result(RUN_TIMEOUT_SECONDS)
+    deadline = time.monotonic() + 30
+    while registry.runs[plan_id] is live:
+        assert time.monotonic() < deadline, "no run followed the live one"
+        time.sleep(0.05)
+    follower = registry.runs[plan_id]
+    assert follower.future.result(RUN_TIMEOUT_SECONDS).status == "finished"
+    time.sleep(0.5)
+    assert registry.runs[plan_id] is follower  # the second request did not chain another run
+    registry.close()
+
+
+def test_a_cancelled_run_is_not_followed(make_sqlite_api: ApiFactory) -> None:
+    api = scripted_api(make_sqlite_api)
+    api.register("ada")
+    headers = api.headers("ada")
+    plan_id = plan_calc(api, headers)
+    base = f"/api/v1/plans/{plan_id}/execution"
+    assert api.client.post(f"{base}/start", headers=headers).status_code == 202
+    assert api.client.post(f"{base}/pause", headers=headers).status_code == 200
+    registry = api.app.state.run_registry
+    live = registry.active(plan_id)
+    registry.start_or_follow(plan_id)
+    assert api.client.post(f"{base}/cancel", headers=headers).status_code == 200
+    live.future.result(RUN_TIMEOUT_SECONDS)
+    time.sleep(0.5)
+    assert registry.runs[plan_id] is live
+    assert wait_for_run(api, plan_id, headers)["status"] == "cancelled"
+    registry.close()

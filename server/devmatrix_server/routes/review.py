@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
@@ -13,7 +12,6 @@ from devmatrix.events import ReviewResolved
 from devmatrix.execution.review import record_human_code, record_rejection_feedback, resolve_review
 from devmatrix.storage.models import MasterPlan, ReviewItem
 from devmatrix_server.deps import Caller, MemberAccess, ObjectId, SessionDep
-from devmatrix_server.errors import Conflict
 from devmatrix_server.pagination import Page, PageParams, paginate
 from devmatrix_server.routes.usage import enforce_quota
 from devmatrix_server.runs import run_registry
@@ -122,6 +120,5 @@ def _announce(request: Request, item: ReviewItem, caller: Caller) -> None:
 
 
 def _resume(request: Request, plan_id: int) -> None:
-    # A run still in progress picks the atom up itself; otherwise resume the plan now.
-    with contextlib.suppress(Conflict):
-        run_registry(request.app.state).start(plan_id)
+    # Resume the plan now, or once its live run ends (that run's scheduler already passed the atom).
+    run_registry(request.app.state).start_or_follow(plan_id)

@@ -8,6 +8,7 @@ export class Debounced {
   private running: Promise<void> = Promise.resolve();
   private waiters: Array<() => void> = [];
   private reasons: string[] = [];
+  private active = 0;
 
   constructor(
     private readonly action: (reasons: string[]) => Promise<void>,
@@ -31,10 +32,19 @@ export class Debounced {
     const reasons = this.reasons;
     this.waiters = [];
     this.reasons = [];
+    this.active++;
     this.running = this.running
       .then(() => this.action(reasons))
       .catch(() => undefined) // the action reports its own errors; the chain must survive them
-      .finally(() => waiters.forEach((w) => w()));
+      .finally(() => {
+        this.active--;
+        waiters.forEach((w) => w());
+      });
+  }
+
+  /** Whether a run is waiting for its delay or under way. */
+  get busy(): boolean {
+    return this.timer !== undefined || this.active > 0;
   }
 
   /** Drop a pending run (on deactivate). */

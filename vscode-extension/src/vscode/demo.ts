@@ -23,11 +23,14 @@ export async function startDemo(parts: Parts): Promise<void> {
   if (!spec) return;
   const answers = await findOrAsk("examples/taskboard/answers.json", "The demo's prepared answers (examples/taskboard/answers.json)", { JSON: ["json"] });
   if (!answers) return;
+  // A fresh server starts the private backend once with the demo's provider, rather than
+  // reconfiguring a running one; the setting changes below join this restart.
+  const restarted = parts.server.requestRestart("offline demo");
   const config = vscode.workspace.getConfiguration("devmatrix");
   await config.update("backendUrl", "", vscode.ConfigurationTarget.Workspace);
   await config.update("model.provider", "scripted", vscode.ConfigurationTarget.Workspace);
   await config.update("scriptedAnswers", answers.fsPath, vscode.ConfigurationTarget.Workspace);
-  await parts.server.settingsChanged();
+  await restarted;
   const plan = await vscode.window.withProgress(
     { location: vscode.ProgressLocation.Notification, title: "DevMatrix demo: planning the taskboard spec on the private backend…" },
     () => parts.server.execute<PlanResult>(ServerCommand.planFromSpec, { path: spec.fsPath }),

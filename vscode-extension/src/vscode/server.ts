@@ -69,9 +69,9 @@ export class ServerController implements vscode.Disposable {
     return this.restarts.trigger(reason);
   }
 
-  /** Send changed settings to a running server, or restart a stopped one. */
+  /** Send changed settings to a running server; restart a stopped one, or join a restart under way. */
   async settingsChanged(): Promise<void> {
-    if (this.client === undefined || this.state !== "running") {
+    if (this.client === undefined || this.state !== "running" || this.restarts.busy) {
       await this.requestRestart("settings changed");
       return;
     }

@@ -4,7 +4,7 @@
  * plan/run commands, diagnostics through vscode-languageclient, and the notifications with a fix.
  */
 import assert from "node:assert/strict";
-import { chmodSync, copyFileSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import Module from "node:module";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
@@ -198,5 +198,20 @@ describe("the bundled extension activated on a fake VS Code", { skip: python ? f
     assert.match(message.message, /devmatrix\.backendUrl "devmatrix\.example\.com" is not a URL/);
     fake.changeSettings({ "devmatrix.backendUrl": "" });
     await waitFor("the server to come back", 120_000, () => statusItem()?.text.startsWith("$(check)"));
+  });
+
+  it("runs the walkthrough's offline demo: scripted answers in the workspace settings, a plan of the taskboard spec", async () => {
+    const example = path.join(workspace, "examples", "taskboard");
+    mkdirSync(example, { recursive: true });
+    for (const file of ["spec.md", "answers.json"]) copyFileSync(path.join(REPO_ROOT, "examples", "taskboard", file), path.join(example, file));
+    fake.host.messages.length = 0;
+    const shown = fake.host.shownDocuments.length;
+    await fake.commands.executeCommand("devmatrix.startDemo");
+    assert.equal(fake.host.settings.get("devmatrix.model.provider"), "scripted");
+    assert.equal(fake.host.settings.get("devmatrix.scriptedAnswers"), path.join(example, "answers.json"));
+    const ready = fake.host.messages.find((m) => /DevMatrix demo: plan \d+ is ready/.test(m.message));
+    assert.ok(ready, JSON.stringify(fake.host.messages));
+    assert.deepEqual(ready.actions, ["Approve plan"]);
+    assert.ok(fake.host.shownDocuments.slice(shown).some((u) => u.endsWith(".md")));
   });
 });

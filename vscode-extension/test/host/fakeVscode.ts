@@ -4,6 +4,7 @@
  * value classes; windows, views and the status bar as records the test reads; settings from a map.
  * Members the extension does not reach are left out, so a new dependency fails loudly.
  */
+import { existsSync } from "node:fs";
 import { URI, Utils } from "vscode-uri";
 
 type Listener<T> = (e: T) => unknown;
@@ -266,6 +267,11 @@ export const workspace = {
   onWillCreateFiles: never,
   onWillDeleteFiles: never,
   onWillRenameFiles: never,
+  findFiles: async (pattern: string) => {
+    const root = host.workspaceFolders[0]?.uri.fsPath;
+    const file = root === undefined ? undefined : `${root}/${pattern}`;
+    return file !== undefined && existsSync(file) ? [URI.file(file)] : [];
+  },
   registerTextDocumentContentProvider: (scheme: string, provider: { provideTextDocumentContent(uri: URI): string }) => {
     host.contentProviders.set(scheme, provider);
     return new Disposable(() => host.contentProviders.delete(scheme));

@@ -29,6 +29,19 @@ describe("Debounced", () => {
     assert.equal(maxActive, 1);
   });
 
+  it("is busy from the request until its run ends", async () => {
+    const restart = new Debounced(async () => {
+      await sleep(20);
+    }, 10);
+    assert.equal(restart.busy, false);
+    const done = restart.trigger("a");
+    assert.equal(restart.busy, true);
+    await sleep(15); // delay over, run under way
+    assert.equal(restart.busy, true);
+    await done;
+    assert.equal(restart.busy, false);
+  });
+
   it("keeps working after a run fails", async () => {
     let calls = 0;
     const restart = new Debounced(async () => {

@@ -73,9 +73,12 @@ class PrivateBackend:
                 "127.0.0.1",
                 "--port",
                 "0",
+                # A pipe we never write: when this process dies, even by SIGKILL, it closes and
+                # the private backend stops with it.
+                "--stop-with-stdin",
                 stdout=asyncio.subprocess.PIPE,
                 stderr=log,
-                stdin=asyncio.subprocess.DEVNULL,
+                stdin=asyncio.subprocess.PIPE,
                 env=env,
             )
         assert self.process.stdout is not None

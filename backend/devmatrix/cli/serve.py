@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import socket
 import sys
+import threading
 from typing import Any
 
 import typer
@@ -58,6 +59,12 @@ def server_url(host: str, port: int) -> str:
 def serve(
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
     port: int = typer.Option(8000, "--port", min=0, max=65535, help="Port; 0 picks a free one."),
+    stop_with_stdin: bool = typer.Option(
+        False,
+        "--stop-with-stdin",
+        help="Stop when standard input closes: a parent that starts a private server keeps a pipe "
+        "open, so the server ends with it even when the parent is killed.",
+    ),
 ) -> None:
     """Run the DevMatrix API server; prints its URL as the first line of output."""
     uvicorn, create_app = _load_server()
@@ -68,4 +75,14 @@ def serve(
     sys.stdout.flush()
     # Access lines are left to the server's own structured logging; uvicorn's go to stderr.
     config = uvicorn.Config(api, access_log=False, log_level="info", lifespan="on")
-    uvicorn.Server(config).run(sockets=[sock])
+    server = uvicorn.Server(config)
+    if stop_with_stdin:
+        threading.Thread(target=_exit_on_eof, args=(server,), daemon=True).start()
+    server.run(sockets=[sock])
+
+
+def _exit_on_eof(server: Any) -> None:
+    """Read standard input to its end (the parent's side closed), then stop the server."""
+    while sys.stdin.buffer.read(4096):
+        pass
+    server.should_exit = True

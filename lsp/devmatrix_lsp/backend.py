@@ -139,10 +139,15 @@ class Backend:
         self.message: str | None = None
         self._client: httpx.AsyncClient | None = None
         self._lock = asyncio.Lock()
+        self._closed = False
 
     async def ensure(self) -> str:
         """The backend's base URL, starting (or restarting) a private one when none is configured."""
         async with self._lock:
+            if self._closed:
+                # A connection replaced by new settings never starts a backend again: a second
+                # private backend on the same data folder would revoke the new one's token.
+                raise BackendUnavailable("The backend connection was replaced by new settings.")
             if self.settings.backend_url is None and not self.private.alive:
                 self.state = "starting"
                 await self._drop_client()
@@ -236,7 +241,8 @@ class Backend:
                 await client.aclose()
 
     async def close(self) -> None:
-        """Close the HTTP client and stop the private backend, if one was started."""
+        """Close the HTTP client and stop the private backend, if one was started; final."""
+        self._closed = True
         await self._drop_client()
         await self.private.stop()
 

@@ -99,6 +99,19 @@ class DevMatrixProtocol(LanguageServerProtocol):
         result = yield from super().lsp_workspace__execute_command(params)
         return result
 
+    @lsp_method(types.SHUTDOWN)
+    def lsp_shutdown(self, *args: Any) -> Handlers:
+        """pygls' shutdown, but requests that end while our handler stops the backend no longer
+        break its loop over the pending requests (it iterated the live dict)."""
+        if (handler := self.fm.features.get(types.SHUTDOWN)) is not None:
+            yield handler, args, None
+        current_id = self.msg_id
+        for msg_id, future in list(self._request_futures.items()):
+            if msg_id != current_id and not future.done():
+                future.cancel()
+        self._shutdown = True
+        return None
+
 
 def is_parse_error(error: BaseException) -> bool:
     """Whether pygls' reader failed on the JSON itself."""

@@ -74,20 +74,22 @@ class DevMatrixLanguageServer(LanguageServer):
         """Switch to new settings: drop the old backend (stopping a private one) and reconnect."""
         if settings == self.settings:
             return
-        await self.disconnect()
+        old_backend, old_stream = self.backend, self._stream_task
+        self._stream_task = None
         self.tracker.clear()
+        # Swapped before the first await: a request that arrives while the old backend stops
+        # already goes to the new one (the old one's token is revoked once the new one starts).
         self.settings = settings
         self.backend = Backend(settings.with_environment(), self.root)
         self.tracker = PlanTracker(self.backend, self.place, self.publish_diagnostics)
+        await _stop_following(old_stream)
+        await old_backend.close()
         await self.connect()
 
     async def disconnect(self) -> None:
         """Stop following events and close (or stop) the backend."""
         task, self._stream_task = self._stream_task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await _stop_following(task)
         await self.backend.close()
 
     def publish_diagnostics(self, params: types.PublishDiagnosticsParams) -> None:
@@ -130,3 +132,10 @@ class DevMatrixLanguageServer(LanguageServer):
 
     def _state_changed(self) -> None:
         logger.info("backend %s: %s", self.backend.state, self.backend.message or "")
+
+
+async def _stop_following(task: asyncio.Task[None] | None) -> None:
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

@@ -79,3 +79,103 @@ def test_serve_stops_when_its_standard_input_closes(tmp_path: Path) -> None:
         assert httpx.get(f"{url}/api/v1/health/live", timeout=30).status_code == 200
         serve.stdin.close()
         assert serve.wait(timeout=STOP_SECONDS) == 0
+
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "execution"
+
+
+async def test_new_settings_replace_a_running_private_backend(tmp_path: Path) -> None:
+    # Same data folder, new settings: the old backend stops, the new one answers with its own
+    # token, and nothing of the old connection comes back to revoke it.
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "devmatrix_lsp",
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+        env={**os.environ, "DEVMATRIX_BACKEND_URL": "", "DEVMATRIX_TOKEN": ""},
+    )
+    server = Pipe(process)
+
+    async def command(number: int, name: str, argument: object) -> dict[str, object]:
+        params = {"command": name, "arguments": [argument] if argument is not None else []}
+        server.send(
+            {"jsonrpc": "2.0", "id": number, "method": "workspace/executeCommand", "params": params}
+        )
+        return await asyncio.wait_for(server.answer(), 120)
+
+    try:
+        (tmp_path / "spec.md").write_text((FIXTURES / "calc_spec.md").read_text(), "utf-8")
+        options = {"dataDir": str(tmp_path / "data")}
+        params = {
+            "capabilities": {},
+            "rootUri": tmp_path.as_uri(),
+            "initializationOptions": options,
+        }
+        server.send({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": params})
+        assert "capabilities" in (await server.answer())["result"]
+        server.send({"jsonrpc": "2.0", "method": "initialized", "params": {}})
+        first = (await command(1, "devmatrix.status", None))["result"]
+        assert isinstance(first, dict)
+        assert first["state"] == "connected", first
+        changed = {
+            "devmatrix": {
+                "provider": "scripted",
+                "scriptedAnswers": str(FIXTURES / "calc_answers.json"),
+                "backendUrl": None,
+            }
+        }
+        server.send(
+            {
+                "jsonrpc": "2.0",
+                "method": "workspace/didChangeConfiguration",
+                "params": {"settings": changed},
+            }
+        )
+        planned = await command(2, "devmatrix.plan.fromSpec", {"path": "spec.md"})
+        assert "result" in planned, planned
+        assert isinstance(planned["result"], dict)
+        assert planned["result"]["planId"]
+        second = (await command(3, "devmatrix.status", None))["result"]
+        assert isinstance(second, dict)
+        assert second["state"] == "connected"
+        assert second["backend"] != first["backend"]
+        assert not await _health(str(first["backend"]))
+    finally:
+        process.send_signal(signal.SIGKILL)
+        await process.wait()
+
+
+async def test_shutdown_while_a_request_waits_for_the_backend(tmp_path: Path) -> None:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "devmatrix_lsp",
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, "DEVMATRIX_BACKEND_URL": "", "DEVMATRIX_TOKEN": ""},
+    )
+    server = Pipe(process)
+    options = {"dataDir": str(tmp_path / "data")}
+    params = {"capabilities": {}, "rootUri": tmp_path.as_uri(), "initializationOptions": options}
+    server.send({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": params})
+    assert "capabilities" in (await server.answer())["result"]
+    server.send({"jsonrpc": "2.0", "method": "initialized", "params": {}})
+    for number in (1, 2, 3):  # three requests waiting for the private backend to start
+        status = {"command": "devmatrix.status", "arguments": []}
+        server.send(
+            {"jsonrpc": "2.0", "id": number, "method": "workspace/executeCommand", "params": status}
+        )
+    server.send({"jsonrpc": "2.0", "id": 9, "method": "shutdown", "params": None})
+    answers: dict[object, dict[str, object]] = {}
+    while 9 not in answers:
+        answer = await asyncio.wait_for(server.answer(), 120)
+        answers[answer.get("id")] = answer
+    assert "error" not in answers[9], answers[9]
+    assert answers[9]["result"] is None
+    server.send({"jsonrpc": "2.0", "method": "exit", "params": None})
+    assert await asyncio.wait_for(process.wait(), 30) == 0
+    assert process.stderr is not None
+    assert b"Traceback" not in await process.stderr.read()

@@ -13,7 +13,9 @@ return {
   },
   -- The workspace root: atom file paths are relative to it, and with no backendUrl the private
   -- backend keeps its data in <root>/.devmatrix.
-  root_markers = { '.devmatrix', '.git' },
+  -- One nested list: the nearest folder holding either marker wins (a `.devmatrix` in a
+  -- parent folder must not beat this project's `.git`).
+  root_markers = { { '.devmatrix', '.git' } },
   init_options = {
     -- Empty: the language server starts a private backend (SQLite, 127.0.0.1, random port).
     -- Set DEVMATRIX_BACKEND_URL and DEVMATRIX_TOKEN in your shell for a team backend, so the

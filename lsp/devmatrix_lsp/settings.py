@@ -9,6 +9,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import platformdirs
+
 PROVIDERS = ("auto", "anthropic", "openai", "scripted")
 KEYS = {
     "backendUrl": "backend_url",
@@ -88,10 +90,13 @@ class Settings:
         return replace(self, backend_url=url.rstrip("/") if url else None, token=token)
 
     def data_folder(self, root: Path | None) -> Path:
-        """Where the private backend keeps its data: `dataDir`, else `<root>/.devmatrix`."""
+        """Where the private backend keeps its data: `dataDir`, else `<root>/.devmatrix`, else
+        (no workspace folder: a single file opened) the per-user data folder, never the cwd."""
         if self.data_dir:
             return Path(self.data_dir).expanduser().resolve()
-        return ((root or Path.cwd()) / ".devmatrix").resolve()
+        if root is not None:
+            return (root / ".devmatrix").resolve()
+        return Path(platformdirs.user_data_dir("devmatrix", appauthor=False)) / "editor"
 
     def private_env(self, root: Path | None, local_token: str) -> dict[str, str]:
         """The environment of a private backend started for these settings."""

@@ -58,3 +58,14 @@ def test_the_private_backend_environment(tmp_path: Path) -> None:
         "DEVMATRIX_BUDGET_PER_PLAN_USD": "2.0",
         "DEVMATRIX_SCRIPTED_ANSWERS": "/a.json",
     }
+
+
+def test_data_folder_without_a_workspace_is_per_user_never_the_cwd(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "share"))
+    monkeypatch.chdir(tmp_path / "..")
+    assert Settings().data_folder(None) == tmp_path / "share" / "devmatrix" / "editor"
+    assert Settings().data_folder(tmp_path) == tmp_path / ".devmatrix"
+    given = Settings.from_options({"dataDir": str(tmp_path / "mine")})
+    assert given.data_folder(tmp_path) == tmp_path / "mine"

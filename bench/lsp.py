@@ -6,7 +6,10 @@ backend on loopback (tests/devmatrix_lsp/fake_backend.py), so the figures are th
 server's work, not the engine's. Baseline of the same run: the round trip of a code action on a
 file of no plan (the request path with nothing to compute). Diagnostics latency is measured from
 the backend publishing an event to the client receiving (and parsing) publishDiagnostics for the
-file, against the same event reaching a bare WebSocket subscriber in this process.
+file, against the same event reaching a bare WebSocket subscriber in this process; and, to separate
+the server from this Python client (whose converter spends milliseconds turning hundreds of
+diagnostics into objects), from the event to the moment the notification's JSON is read here,
+before that conversion: that is when the server has published it.
 Targets: code actions p99 <= 10 ms; diagnostics within 50 ms of the event.
 
     python bench/lsp.py [--requests 500] [--events 200] [--json]
@@ -27,6 +30,7 @@ from typing import Any
 
 from lsprotocol import types
 from pygls.lsp.client import LanguageClient
+from pygls.protocol import LanguageServerProtocol
 from pygls.uris import from_fs_path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -94,11 +98,23 @@ async def code_action(client: LanguageClient, uri: str, line: int) -> float:
     return time.perf_counter() - start
 
 
+class ArrivalStamps(LanguageServerProtocol):
+    """The client's protocol, noting when each publishDiagnostics is read (JSON parsed, not yet
+    converted to lsprotocol objects)."""
+
+    arrivals: asyncio.Queue[float] | None = None
+
+    def structure_message(self, data: dict[str, Any]) -> Any:
+        if self.arrivals is not None and data.get("method") == "textDocument/publishDiagnostics":
+            self.arrivals.put_nowait(time.perf_counter())
+        return super().structure_message(data)
+
+
 async def start_client(fake: FakeBackend, root: Path) -> LanguageClient:
     """The language server as a subprocess, initialized like VS Code on the fake backend."""
     from pytest_lsp import client_capabilities
 
-    client = LanguageClient("bench", "1")
+    client = LanguageClient("bench", "1", protocol_cls=ArrivalStamps)
     await client.start_io(sys.executable, "-m", "devmatrix_lsp")
     await client.initialize_async(
         types.InitializeParams(
@@ -113,9 +129,12 @@ async def start_client(fake: FakeBackend, root: Path) -> LanguageClient:
 
 async def diagnostics_latency(
     client: LanguageClient, fake: FakeBackend, uri: str, events: int
-) -> list[float]:
-    """Event published -> publishDiagnostics received for the file, per event."""
+) -> tuple[list[float], list[float]]:
+    """Event published -> publishDiagnostics for the file (read, and handled), per event."""
     arrived: asyncio.Queue[float] = asyncio.Queue()
+    read: asyncio.Queue[float] = asyncio.Queue()
+    assert isinstance(client.protocol, ArrivalStamps)
+    client.protocol.arrivals = read
 
     @client.feature(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
     def on_diagnostics(params: types.PublishDiagnosticsParams) -> None:
@@ -123,6 +142,7 @@ async def diagnostics_latency(
             arrived.put_nowait(time.perf_counter())
 
     samples: list[float] = []
+    published: list[float] = []
     for number in range(events):
         atom_id = 1 + (number * 7) % ATOMS
         key = f"{FILE}::f_{atom_id}"
@@ -135,10 +155,12 @@ async def diagnostics_latency(
             "review_needed", {"atom": key, "review_id": 10_000 + number, "confidence": 0.3}
         )
         samples.append(await asyncio.wait_for(arrived.get(), timeout=10) - sent)
+        published.append(read.get_nowait() - sent)
         await asyncio.sleep(0.05)  # let the background refresh land before the next event
-        while not arrived.empty():
-            arrived.get_nowait()
-    return samples
+        for queue in (arrived, read):
+            while not queue.empty():
+                queue.get_nowait()
+    return published, samples
 
 
 def open_documents(client: LanguageClient, root: Path) -> tuple[str, str]:
@@ -176,7 +198,11 @@ async def plain_subscriber_latency(fake: FakeBackend, events: int) -> list[float
 
 
 def summarize(
-    baseline: list[float], actions: list[float], diagnostics: list[float], plain: list[float]
+    baseline: list[float],
+    actions: list[float],
+    published: list[float],
+    diagnostics: list[float],
+    plain: list[float],
 ) -> dict[str, Any]:
     """The figures, ratios against the baselines of the same run, and the targets."""
     base = statistics.median(baseline)
@@ -185,6 +211,7 @@ def summarize(
         "atoms": ATOMS,
         "noop_request": percentiles(baseline),
         "code_action": percentiles(actions),
+        "diagnostics_published_after_event": percentiles(published),
         "diagnostics_after_event": percentiles(diagnostics),
         "event_to_plain_subscriber": percentiles(plain),
         "ratios": {
@@ -195,11 +222,19 @@ def summarize(
             "diagnostics_p50_vs_plain_subscriber_p50": round(
                 statistics.median(diagnostics) / statistics.median(plain), 2
             ),
+            "published_p50_vs_plain_subscriber_p50": round(
+                statistics.median(published) / statistics.median(plain), 2
+            ),
         },
     }
     figures["targets_met"] = {
         "code_action_p99_le_10ms": figures["code_action"]["p99_ms"] <= 10,
-        "diagnostics_p99_le_50ms": figures["diagnostics_after_event"]["p99_ms"] <= 50,
+        "diagnostics_published_p99_le_50ms": (
+            figures["diagnostics_published_after_event"]["p99_ms"] <= 50
+        ),
+        "diagnostics_handled_by_this_client_p99_le_50ms": (
+            figures["diagnostics_after_event"]["p99_ms"] <= 50
+        ),
     }
     return figures
 
@@ -227,14 +262,14 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
                 await code_action(client, other, line)
             baseline = [await code_action(client, other, line) for line in lines]
             actions = [await code_action(client, uri, line) for line in lines]
-            diagnostics = await diagnostics_latency(client, fake, uri, args.events)
+            published, diagnostics = await diagnostics_latency(client, fake, uri, args.events)
             plain = await plain_subscriber_latency(fake, args.events)
         finally:
             await client.shutdown_async(None)
             client.exit(None)
             await client.stop()
             fake.stop()
-    return summarize(baseline, actions, diagnostics, plain)
+    return summarize(baseline, actions, published, diagnostics, plain)
 
 
 def main() -> None:
@@ -252,6 +287,7 @@ def main() -> None:
         "noop_request",
         "code_action",
         "event_to_plain_subscriber",
+        "diagnostics_published_after_event",
         "diagnostics_after_event",
     ):
         print(f"{name:>24}: {figures[name]}")

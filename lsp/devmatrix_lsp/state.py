@@ -14,6 +14,7 @@ from pygls.uris import to_fs_path
 
 from devmatrix_lsp import __version__
 from devmatrix_lsp.backend import Backend, BackendUnavailable
+from devmatrix_lsp.diagnostics import cached_unstructure
 from devmatrix_lsp.documents import DocumentStore
 from devmatrix_lsp.edits import EditSupport
 from devmatrix_lsp.events import EventStream
@@ -36,6 +37,10 @@ class DevMatrixLanguageServer(LanguageServer):
             __version__,
             protocol_cls=DevMatrixProtocol,
             text_document_sync_kind=types.TextDocumentSyncKind.Incremental,
+        )
+        converter = self.protocol._converter
+        converter.register_unstructure_hook(
+            types.Diagnostic, cached_unstructure(converter.get_unstructure_hook(types.Diagnostic))
         )
         self.settings = Settings()
         self.root: Path | None = None

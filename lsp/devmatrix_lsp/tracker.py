@@ -16,7 +16,7 @@ from lsprotocol import types
 
 from devmatrix_lsp.atoms import AtomView, PlanIndex, ReviewView
 from devmatrix_lsp.backend import Backend, BackendRefused, BackendUnavailable
-from devmatrix_lsp.diagnostics import file_diagnostics
+from devmatrix_lsp.diagnostics import DiagnosticMemo, file_diagnostics
 from devmatrix_lsp.placement import OutsideWorkspace, Placement
 from devmatrix_lsp.progress import WorkProgress
 
@@ -35,6 +35,7 @@ class PlanTracker:
         self.run_progress: WorkProgress | None = None
         self.run_status: dict[str, Any] | None = None
         self.published: dict[str, list[types.Diagnostic]] = {}
+        self.memo = DiagnosticMemo()
         self._tasks: set[asyncio.Task[None]] = set()
 
     @property
@@ -54,6 +55,7 @@ class PlanTracker:
         for uri in self.published:
             self.publish(types.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
         self.published = {}
+        self.memo.clear()
         self.index = None
 
     async def refresh(self) -> None:
@@ -112,7 +114,7 @@ class PlanTracker:
         except OutsideWorkspace:
             logger.warning("Atom file %r is outside the workspace; no diagnostics", file)
             return
-        found = file_diagnostics(self.index, self.place, file)
+        found = file_diagnostics(self.index, self.place, file, self.memo)
         if found == self.published.get(uri, []):
             return  # what the editor shows is already right
         if found:

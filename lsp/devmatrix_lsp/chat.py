@@ -1,5 +1,9 @@
-"""`devmatrix.chat`: one chat turn; the answer streams as progress and ends in a Markdown document
-(the whole conversation) that the client is asked to show."""
+"""`devmatrix.chat`: one chat turn, reported as work-done progress, ending in a Markdown document
+(the whole conversation) that the client is asked to show.
+
+The backend's chat route answers a message whole, so the answer arrives as one progress report;
+streaming it token by token needs a streaming chat route on the backend, which is not built yet.
+"""
 
 from __future__ import annotations
 

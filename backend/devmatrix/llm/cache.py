@@ -97,7 +97,7 @@ class DatabaseCache:
         except IntegrityError:
             # A concurrent call stored the same key first; its answer is as good as ours, but
             # this call was made and paid for all the same.
-            record_usage(self.engine, usage.model_copy())
+            record_usage(self.engine, usage)  # rolled back, so transient again
 
     def ping(self) -> None:
         with self.engine.connect() as connection:

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from devmatrix.storage.models import MasterPlan
+from devmatrix_server.runs import ActiveRun
 from tests.devmatrix_server.conftest import Api, ApiFactory
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "execution"
@@ -180,25 +181,32 @@ def test_pause_resume_cancel(make_sqlite_api: ApiFactory) -> None:
     api.app.state.run_registry.close()
 
 
-def test_a_run_requested_during_a_live_run_follows_it(make_sqlite_api: ApiFactory) -> None:
-    # A review rejected or edited while its plan runs asks for a run; the live run's scheduler has
-    # already passed that atom, so the server runs the plan again once the live run ends.
-    api = scripted_api(make_sqlite_api)
+def held_live_run(make_api: ApiFactory) -> tuple[Api, dict[str, str], int, ActiveRun]:
+    """The calc plan's run started and paused, so it is live: (api, headers, plan id, run)."""
+    api = scripted_api(make_api)
     api.register("ada")
     headers = api.headers("ada")
     plan_id = plan_calc(api, headers)
     base = f"/api/v1/plans/{plan_id}/execution"
     assert api.client.post(f"{base}/start", headers=headers).status_code == 202
-    assert api.client.post(f"{base}/pause", headers=headers).status_code == 200  # live, held
-    registry = api.app.state.run_registry
-    live = registry.active(plan_id)
+    assert api.client.post(f"{base}/pause", headers=headers).status_code == 200
+    live = api.app.state.run_registry.active(plan_id)
     assert live is not None
+    return api, headers, plan_id, live
+
+
+def test_a_run_requested_during_a_live_run_follows_it(make_sqlite_api: ApiFactory) -> None:
+    # A review rejected or edited while its plan runs asks for a run; the live run's scheduler has
+    # already passed that atom, so the server runs the plan again once the live run ends.
+    api, headers, plan_id, live = held_live_run(make_sqlite_api)
+    registry = api.app.state.run_registry
 
     registry.start_or_follow(plan_id)
     registry.start_or_follow(plan_id)  # asked twice, followed once
     assert registry.active(plan_id) is live
 
-    assert api.client.post(f"{base}/resume", headers=headers).status_code == 200
+    resumed = api.client.post(f"/api/v1/plans/{plan_id}/execution/resume", headers=headers)
+    assert resumed.status_code == 200
     live.future.result(RUN_TIMEOUT_SECONDS)
     deadline = time.monotonic() + 30
     while registry.runs[plan_id] is live:
@@ -212,17 +220,11 @@ def test_a_run_requested_during_a_live_run_follows_it(make_sqlite_api: ApiFactor
 
 
 def test_a_cancelled_run_is_not_followed(make_sqlite_api: ApiFactory) -> None:
-    api = scripted_api(make_sqlite_api)
-    api.register("ada")
-    headers = api.headers("ada")
-    plan_id = plan_calc(api, headers)
-    base = f"/api/v1/plans/{plan_id}/execution"
-    assert api.client.post(f"{base}/start", headers=headers).status_code == 202
-    assert api.client.post(f"{base}/pause", headers=headers).status_code == 200
+    api, headers, plan_id, live = held_live_run(make_sqlite_api)
     registry = api.app.state.run_registry
-    live = registry.active(plan_id)
     registry.start_or_follow(plan_id)
-    assert api.client.post(f"{base}/cancel", headers=headers).status_code == 200
+    cancelled = api.client.post(f"/api/v1/plans/{plan_id}/execution/cancel", headers=headers)
+    assert cancelled.status_code == 200
     live.future.result(RUN_TIMEOUT_SECONDS)
     time.sleep(0.5)
     assert registry.runs[plan_id] is live

@@ -113,13 +113,16 @@ class RunRegistry:
         (a rejected or edited review) were already passed by the live run's scheduler."""
         with self._lock:
             active = self.active(plan_id)
-            if active is not None and not active.follow_up:
+            follow = active is not None and not active.follow_up
+            if active is not None:
                 active.follow_up = True
-                active.future.add_done_callback(lambda _: self._follow(plan_id, active))
-                return
         if active is None:
             with contextlib.suppress(Conflict):  # another process runs it and will pick it up
                 self.start(plan_id)
+        elif follow:
+            # Outside the lock: a run that ended meanwhile calls back at once, and start()
+            # takes the lock again.
+            active.future.add_done_callback(lambda _: self._follow(plan_id, active))
 
     def _follow(self, plan_id: int, finished: ActiveRun) -> None:
         if finished.control.cancelled:

@@ -221,4 +221,5 @@ def _document_text(ls: DevMatrixLanguageServer, name: str, uri: str, usage: str)
         raise bad_arguments(name, f"cannot read {uri}: {exc}.", usage) from None
 
 
+# The other command modules register through `command` above when imported.
 from devmatrix_lsp import chat, review_commands, views  # noqa: E402, F401

@@ -1,6 +1,6 @@
 /**
  * The language server's side of the conversation, as types: command names and the JSON shapes of
- * their results (LSP_CONTRACT.md, plus the read commands asked for in VSCODE_NEEDS.md).
+ * their results (docs/editors/protocol.md, with the read commands for editor views).
  * No `vscode` import, so view models and tests can use these types in plain Node.
  */
 
@@ -26,7 +26,7 @@ export const ServerCommand = {
 } as const;
 export type ServerCommandName = (typeof ServerCommand)[keyof typeof ServerCommand];
 
-/** The custom notification carrying one backend event (VSCODE_NEEDS.md). */
+/** The custom notification carrying one backend event (docs/editors/protocol.md). */
 export const EVENT_NOTIFICATION = "devmatrix/event";
 
 export type BackendState = "connected" | "starting" | "unreachable";

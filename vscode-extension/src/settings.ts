@@ -1,5 +1,5 @@
 /**
- * Extension settings -> the language server's initializationOptions (LSP_CONTRACT.md "Settings"),
+ * Extension settings -> the language server's initializationOptions (docs/editors/protocol.md "Settings"),
  * and which setting changes need a restart versus a didChangeConfiguration notification.
  * Pure: the caller reads VS Code's configuration and SecretStorage and passes plain values in.
  */

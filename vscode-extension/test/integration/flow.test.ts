@@ -2,7 +2,7 @@
  * The extension's integration test without VS Code: the real language server (this repository's
  * `python -m devmatrix_lsp`, scripted model, private backend in a temporary data dir) driven from
  * Node over stdio: plan -> approve -> run -> diagnostics -> code action -> review approved, and
- * the read commands and events the extension's views are built from (VSCODE_NEEDS.md).
+ * the read commands and events the extension's views are built from (docs/editors/protocol.md).
  */
 import assert from "node:assert/strict";
 import { copyFileSync, mkdtempSync, readFileSync } from "node:fs";
@@ -30,7 +30,7 @@ const FIXTURES = path.join(REPO_ROOT, "tests", "fixtures", "execution");
 const RUN_TIMEOUT_MS = 180_000;
 /** With a review threshold of 1.0 the calc run sends mul (second answer, confidence 0.85) to review. */
 const MUL = { file: "calc/mul.py", name: "mul", body: "total = add(total, a)" };
-/** The commands of LSP_CONTRACT.md plus the views' read commands of VSCODE_NEEDS.md. */
+/** The commands of docs/editors/protocol.md, the views' read commands included. */
 const SERVER_COMMANDS = Object.values(ServerCommand);
 
 const python = repoPython();

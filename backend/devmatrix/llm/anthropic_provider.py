@@ -15,6 +15,7 @@ from anthropic.types import Message as AnthropicMessage
 from devmatrix.config import Settings
 from devmatrix.errors import LLMError, ProviderUnavailable
 from devmatrix.llm.errors import MalformedAnswer, ProviderCallFailed, api_error_detail
+from devmatrix.llm.provider import TextSink
 from devmatrix.llm.types import LLMRequest, LLMResponse, Usage
 
 DEFAULT_MODEL = "claude-sonnet-4-6"
@@ -72,10 +73,22 @@ class AnthropicProvider:
 
     async def complete(self, request: LLMRequest) -> LLMResponse:
         """Make one Messages API call (streamed unless disabled) and assemble its text and usage."""
+        return await self._call(request, None)
+
+    async def complete_streamed(self, request: LLMRequest, on_text: TextSink) -> LLMResponse:
+        """Like `complete`, passing each text delta to `on_text` as it arrives. A JSON answer
+        (a forced tool call) and a call with streaming disabled give their text once, whole."""
+        return await self._call(request, on_text)
+
+    async def _call(self, request: LLMRequest, on_text: TextSink | None) -> LLMResponse:
         params = self._params(request)
+        deltas = on_text if self.stream and request.json_schema is None else None
         try:
             if self.stream:
                 async with self._client.messages.stream(**params) as stream:
+                    if deltas is not None:
+                        async for piece in stream.text_stream:
+                            deltas(piece)
                     message = await stream.get_final_message()
             else:
                 message = await self._client.messages.create(**params)
@@ -86,7 +99,10 @@ class AnthropicProvider:
                 f"Anthropic at {self.base_url} sent a body that is not valid JSON: {exc}.",
                 "Check that ANTHROPIC_BASE_URL points at the Messages API.",
             ) from exc
-        return self._response(message, request)
+        answer = self._response(message, request)
+        if on_text is not None and deltas is None:
+            on_text(answer.text)
+        return answer
 
     async def list_models(self, timeout_seconds: float = 5.0) -> list[str]:
         """The model ids the API offers: one quick request without retries (used by the doctor)."""

@@ -17,7 +17,7 @@ from devmatrix.llm.cache import (
     record_usage,
 )
 from devmatrix.llm.cost import DEFAULT_PRICES, PriceTable, cost_usd, load_price_table
-from devmatrix.llm.provider import Provider, model_for
+from devmatrix.llm.provider import Provider, TextSink, model_for, streams_text
 from devmatrix.llm.registry import select_provider
 from devmatrix.llm.types import LLMRequest, LLMResponse
 from devmatrix.storage.models import UsageRecord
@@ -46,9 +46,18 @@ class LLMClient:
         self._budget_lock = asyncio.Lock()
 
     async def complete(
-        self, request: LLMRequest, *, user_id: int | None = None, plan_id: int | None = None
+        self,
+        request: LLMRequest,
+        *,
+        user_id: int | None = None,
+        plan_id: int | None = None,
+        on_text: TextSink | None = None,
     ) -> LLMResponse:
-        """Answer from the cache, or check the budget, call the provider and record the usage."""
+        """Answer from the cache, or check the budget, call the provider and record the usage.
+
+        `on_text` receives the answer's text as it is written when the provider streams, else
+        (and for a cached answer) the whole text at once.
+        """
         model = model_for(self.provider, request)
         key = cache_key(self.provider.name, model, request)
         if self.cache is not None:
@@ -57,6 +66,8 @@ class LLMClient:
                 answer = hit.model_copy(update={"cached": True, "cost_usd": 0.0})
                 usage = _usage_row(answer, request, 0.0, user_id, plan_id)
                 await asyncio.to_thread(record_usage, self.engine, usage)
+                if on_text is not None:
+                    on_text(answer.text)
                 return answer
         estimate = estimate_cost_usd(model, request, self.prices)
         owners = [("plan", plan_id), ("user", user_id)]
@@ -75,7 +86,7 @@ class LLMClient:
                 self._in_flight[hold] = self._in_flight.get(hold, 0.0) + estimate
         try:
             started = time.perf_counter()
-            answer = await self.provider.complete(request)
+            answer = await self._call(request, on_text)
             latency_ms = (time.perf_counter() - started) * 1000
             answer = answer.model_copy(
                 update={
@@ -92,6 +103,15 @@ class LLMClient:
         finally:
             for hold in holds:
                 self._in_flight[hold] -= estimate
+        return answer
+
+    async def _call(self, request: LLMRequest, on_text: TextSink | None) -> LLMResponse:
+        if on_text is None:
+            return await self.provider.complete(request)
+        if streams_text(self.provider):
+            return await self.provider.complete_streamed(request, on_text)
+        answer = await self.provider.complete(request)
+        on_text(answer.text)
         return answer
 
 

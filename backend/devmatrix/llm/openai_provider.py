@@ -15,6 +15,7 @@ import openai
 from devmatrix.config import Settings
 from devmatrix.errors import LLMError, ProviderUnavailable
 from devmatrix.llm.errors import MalformedAnswer, ProviderCallFailed, api_error_detail
+from devmatrix.llm.provider import TextSink
 from devmatrix.llm.types import LLMRequest, LLMResponse, Usage
 
 OPENAI_URL = "https://api.openai.com/v1"
@@ -80,10 +81,20 @@ class OpenAICompatibleProvider:
 
     async def complete(self, request: LLMRequest) -> LLMResponse:
         """Make one chat completions call (streamed unless disabled) and assemble text and usage."""
+        return await self._call(request, None)
+
+    async def complete_streamed(self, request: LLMRequest, on_text: TextSink) -> LLMResponse:
+        """Like `complete`, passing each text delta to `on_text` as it arrives. A JSON answer
+        (its fences are stripped at the end) and a call with streaming disabled give their
+        text once, whole."""
+        return await self._call(request, on_text)
+
+    async def _call(self, request: LLMRequest, on_text: TextSink | None) -> LLMResponse:
         params = self._params(request)
+        deltas = on_text if self.stream and request.json_schema is None else None
         try:
             if self.stream:
-                text, usage, model, stop = await self._streamed(params)
+                text, usage, model, stop = await self._streamed(params, deltas)
             else:
                 completion = await self._client.chat.completions.create(**params)
                 if not completion.choices:
@@ -102,6 +113,8 @@ class OpenAICompatibleProvider:
             ) from exc
         if request.json_schema is not None:
             text = _strip_fences(text)
+        if on_text is not None and deltas is None:
+            on_text(text)
         return LLMResponse(
             text=text,
             usage=usage,
@@ -118,7 +131,9 @@ class OpenAICompatibleProvider:
         except openai.APIError as exc:
             raise self._as_llm_error(exc) from exc
 
-    async def _streamed(self, params: dict[str, Any]) -> tuple[str, Usage, str, str | None]:
+    async def _streamed(
+        self, params: dict[str, Any], on_text: TextSink | None
+    ) -> tuple[str, Usage, str, str | None]:
         stream = await self._client.chat.completions.create(
             **params, stream=True, stream_options={"include_usage": True}
         )
@@ -132,6 +147,8 @@ class OpenAICompatibleProvider:
                 for choice in chunk.choices:
                     if choice.delta.content:
                         pieces.append(choice.delta.content)
+                        if on_text is not None:
+                            on_text(choice.delta.content)
                     stop = choice.finish_reason or stop
         return "".join(pieces), usage, model, stop
 

@@ -8,6 +8,9 @@ Resuming in a new process: each answer is bound to the request that first consum
 bindings are kept in a small JSON file under the data folder (one per answers-file content). A
 resumed run that asks the same question again gets the same answer back; a new question gets
 the next unused entry, never one already played.
+
+Streamed (`complete_streamed`, used by the chat), an answer is handed out in pieces of a few
+words at a steady pace, as a model writing it would; the pieces join into the same text.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import asyncio
 import hashlib
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -24,9 +28,13 @@ from pydantic import BaseModel, ValidationError
 from devmatrix.config import Settings
 from devmatrix.errors import ConfigError, ProviderUnavailable
 from devmatrix.llm.errors import ScriptedAnswerMissing
+from devmatrix.llm.provider import TextSink
 from devmatrix.llm.types import LLMRequest, LLMResponse, Usage
 
 MODEL = "scripted"
+PIECE_CHARS = 16  # a streamed piece ends at the first whitespace after this many characters
+PIECE_PAUSE_SECONDS = 0.04
+WHITESPACE = re.compile(r"\s+")
 
 
 class ScriptedAnswer(BaseModel):
@@ -50,7 +58,7 @@ class ScriptedProvider:
     """Plays `answers` in order per purpose; `state_path` (optional) keeps bindings across processes."""
 
     name: ClassVar[str] = "scripted"
-    supports_streaming: ClassVar[bool] = False
+    supports_streaming: ClassVar[bool] = True
     supports_json_schema: ClassVar[bool] = True
     supports_prompt_cache: ClassVar[bool] = False
     default_model: str = MODEL
@@ -99,6 +107,15 @@ class ScriptedProvider:
                 "Set DEVMATRIX_SCRIPTED_ANSWERS to its path.",
             )
         return cls.from_file(settings.scripted_answers, state_dir=settings.data_dir)
+
+    async def complete_streamed(self, request: LLMRequest, on_text: TextSink) -> LLMResponse:
+        """Like `complete`, handing the text to `on_text` in pieces, one every 40 ms."""
+        answer = await self.complete(request)
+        for number, piece in enumerate(text_pieces(answer.text)):
+            if number:
+                await asyncio.sleep(PIECE_PAUSE_SECONDS)
+            on_text(piece)
+        return answer
 
     async def complete(self, request: LLMRequest) -> LLMResponse:
         """Answer with the entry bound to this request, or bind the next unused matching one."""
@@ -165,3 +182,15 @@ class ScriptedProvider:
 def _request_key(request: LLMRequest) -> str:
     canonical = json.dumps(request.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def text_pieces(text: str) -> list[str]:
+    """`text` cut after the whitespace that follows every PIECE_CHARS characters; joined, the
+    pieces are `text` again."""
+    pieces, start = [], 0
+    while start < len(text):
+        found = WHITESPACE.search(text, start + PIECE_CHARS)
+        end = found.end() if found else len(text)
+        pieces.append(text[start:end])
+        start = end
+    return pieces

@@ -93,6 +93,29 @@ async def test_non_object_schema_is_wrapped_and_unwrapped(server: LoopbackServer
     assert server.requests[0].body["tools"][0]["input_schema"]["properties"]["value"] == schema
 
 
+async def test_streamed_deltas_reach_the_callback_as_they_arrive(server: LoopbackServer) -> None:
+    server.push(anthropic_stream(["An atom ", "is one ", "symbol."]))
+    pieces: list[str] = []
+
+    answer = await provider(server).complete_streamed(ask(), pieces.append)
+
+    assert pieces == ["An atom ", "is one ", "symbol."]
+    assert answer.text == "An atom is one symbol."
+
+
+async def test_json_and_unstreamed_answers_reach_the_callback_whole(server: LoopbackServer) -> None:
+    server.push(anthropic_stream([], tool_json=['{"title": "To', 'dos"}']))
+    server.push(json_reply(anthropic_message("Whole.")))
+    pieces: list[str] = []
+
+    asked = await provider(server).complete_streamed(ask(json_schema=SCHEMA), pieces.append)
+    plain = await provider(server, stream=False).complete_streamed(ask(), pieces.append)
+
+    assert pieces == [asked.text, "Whole."]
+    assert json.loads(pieces[0]) == {"title": "Todos"}
+    assert plain.text == "Whole."
+
+
 async def test_429_is_retried_after_the_retry_after_ms_delay(server: LoopbackServer) -> None:
     server.push(
         anthropic_error(429, "rate_limit_error", "slow down", **{"retry-after-ms": "40"}),

@@ -139,6 +139,23 @@ async def test_anthropic_call_is_recorded_and_a_cache_hit_makes_no_request(
     assert cached.cost_usd == 0.0
 
 
+async def test_streamed_text_reaches_the_caller_and_a_cache_hit_comes_whole(
+    server: LoopbackServer, engine: Engine
+) -> None:
+    server.push(anthropic_stream(["Hel", "lo ", "world"], model="claude-sonnet-4-6"))
+    client = LLMClient(anthropic(server), engine=engine, cache=DatabaseCache(engine, 3600))
+    live: list[str] = []
+    cached: list[str] = []
+
+    first = await client.complete(ask(purpose="chat"), on_text=live.append)
+    again = await client.complete(ask(purpose="chat"), on_text=cached.append)
+
+    assert live == ["Hel", "lo ", "world"]
+    assert cached == ["Hello world"]
+    assert (first.text, again.text, again.cached) == ("Hello world", "Hello world", True)
+    assert len(server.requests) == 1
+
+
 async def test_openai_cache_hit_makes_no_request(server: LoopbackServer, engine: Engine) -> None:
     server.push(json_reply(openai_completion("Hi", model="gpt-4o")))
     client = LLMClient(openai_compatible(server), engine=engine, cache=DatabaseCache(engine, 3600))

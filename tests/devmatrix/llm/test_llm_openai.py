@@ -79,6 +79,20 @@ async def test_json_schema_goes_in_response_format_and_fences_are_dropped(
     assert json.dumps(SCHEMA) in body["messages"][0]["content"]
 
 
+async def test_streamed_deltas_reach_the_callback_as_they_arrive(server: LoopbackServer) -> None:
+    server.push(openai_stream(["An atom ", "is one ", "symbol."]))
+    server.push(openai_stream(['```json\n{"title": ', '"Todos"}\n```']))
+    pieces: list[str] = []
+
+    answer = await provider(server).complete_streamed(ask(), pieces.append)
+    asked = await provider(server).complete_streamed(ask(json_schema=SCHEMA), pieces.append)
+
+    assert answer.text == "An atom is one symbol."
+    # A JSON answer comes whole, once its fences are stripped.
+    assert pieces == ["An atom ", "is one ", "symbol.", asked.text]
+    assert json.loads(asked.text) == {"title": "Todos"}
+
+
 async def test_429_is_retried_after_retry_after_ms(server: LoopbackServer) -> None:
     server.push(openai_error(429, "slow down", **{"retry-after-ms": "40"}), openai_stream(["ok"]))
 

@@ -10,7 +10,7 @@ import pytest
 from devmatrix.config import load_settings
 from devmatrix.errors import ConfigError, LLMError
 from devmatrix.llm.errors import ScriptedAnswerMissing
-from devmatrix.llm.scripted_provider import ScriptedProvider
+from devmatrix.llm.scripted_provider import ScriptedProvider, text_pieces
 from devmatrix.llm.types import LLMRequest, Message
 
 
@@ -42,6 +42,28 @@ async def test_same_purpose_answers_play_in_file_order(tmp_path: Path) -> None:
     assert json.loads(plan.text) == {"phases": ["Setup"]}
     assert first.provider == "scripted"
     assert first.usage.input_tokens > 0
+
+
+async def test_streamed_answer_comes_in_pieces_that_join_into_the_text(tmp_path: Path) -> None:
+    long_answer = "An atom is one top-level symbol of about ten lines, with its own tests."
+    path = write_answers(tmp_path / "a.json", [{"purpose": "chat", "answer": long_answer}])
+    pieces: list[str] = []
+
+    answer = await ScriptedProvider.from_file(path).complete_streamed(
+        ask("What is an atom?", "chat"), pieces.append
+    )
+
+    assert answer.text == long_answer
+    assert len(pieces) > 2
+    assert "".join(pieces) == long_answer
+    assert all(piece.strip() for piece in pieces)
+
+
+def test_text_pieces_keep_every_character() -> None:
+    for text in ["", "a", "   ", "x" * 100, "word " * 30, "line\n\n  code()\n" * 5, "é ü 🙂 " * 9]:
+        pieces = text_pieces(text)
+        assert "".join(pieces) == text
+        assert all(pieces)
 
 
 async def test_missing_answer_names_purpose_message_and_file(tmp_path: Path) -> None:

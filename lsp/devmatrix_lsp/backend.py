@@ -2,7 +2,11 @@
 private local backend (`python -m devmatrix serve --port 0`) started on demand and stopped on exit.
 
 Every call says plainly what went wrong: `BackendUnavailable` when nothing answers (or nothing can
-be started), `BackendRefused` with the backend's own problem detail when it answers with an error.
+be started) or a stream is cut, `BackendRefused` with the backend's own problem detail when it
+answers with an error — before a stream starts, or as the stream's `error` event.
+
+A streamed answer (the chat route with `Accept: text/event-stream`) is read with
+`event_stream.EventStreamParser`.
 """
 
 from __future__ import annotations
@@ -11,13 +15,16 @@ import asyncio
 import atexit
 import contextlib
 import importlib.util
+import json
 import os
 import sys
+from collections.abc import AsyncGenerator
 from pathlib import Path
 from typing import Any, Literal
 
 import httpx
 
+from devmatrix_lsp.event_stream import EventStreamParser, ServerSentEvent
 from devmatrix_lsp.settings import Settings, new_local_token
 
 INSTALL_HINT = (
@@ -28,6 +35,7 @@ INSTALL_HINT = (
 START_TIMEOUT_SECONDS = 60.0
 LONG_CALL_SECONDS = 900.0  # planning and chat wait for the model
 PAGE_SIZE = 200
+EVENT_STREAM = "text/event-stream"
 State = Literal["connected", "starting", "unreachable"]
 
 
@@ -202,6 +210,50 @@ class Backend:
             return None
         return response.json()
 
+    async def events(self, path: str, *, json: Any = None) -> AsyncGenerator[tuple[str, Any], None]:
+        """POST asking for Server-Sent Events; yields each event's name and JSON data, up to and
+        including `done`, and ignores keep-alive comments.
+
+        A refusal before the stream and an `error` event raise BackendRefused with the problem's
+        detail; a stream that breaks or ends before `done` raises BackendUnavailable. A backend
+        that answers whole (JSON, an older version) yields that answer as one `done` event.
+        """
+        base = await self.ensure()
+        assert self._client is not None
+        started = False
+        try:
+            async with self._client.stream(
+                "POST", path, json=json, headers={"Accept": EVENT_STREAM}, timeout=LONG_CALL_SECONDS
+            ) as response:
+                self.mark_connected()
+                started = True
+                if response.status_code >= 400 or not _is_event_stream(response):
+                    yield "done", await _whole_answer(response)
+                    return
+                parser = EventStreamParser()
+                async for chunk in response.aiter_bytes():
+                    for event in parser.feed(chunk):
+                        yield event.event, _event_data(event)
+                        if event.event == "done":
+                            return
+                for event in parser.close():
+                    yield event.event, _event_data(event)
+                    if event.event == "done":
+                        return
+        except httpx.HTTPError as exc:
+            reason = str(exc) or type(exc).__name__
+            self.mark_unreachable(f"The backend at {base} is unreachable ({reason}).")
+            if not started:
+                raise BackendUnavailable(self.message or reason) from None
+            raise BackendUnavailable(
+                f"The connection to the backend at {base} broke in the middle of the answer "
+                f"({reason})."
+            ) from None
+        raise BackendUnavailable(
+            f"The backend at {base} ended the stream before the answer was complete "
+            "(no `done` event)."
+        )
+
     async def request_text(self, path: str) -> str:
         """GET a text document (e.g. Markdown) from the backend."""
         base = await self.ensure()
@@ -247,11 +299,49 @@ class Backend:
         await self.private.stop()
 
 
+def _is_event_stream(response: httpx.Response) -> bool:
+    kind = str(response.headers.get("content-type", ""))
+    return kind.split(";", 1)[0].strip().lower() == EVENT_STREAM
+
+
+async def _whole_answer(response: httpx.Response) -> Any:
+    """The JSON of an answer that is not a stream; a refusal raises BackendRefused."""
+    await response.aread()
+    if response.status_code >= 400:
+        raise BackendRefused(response.status_code, _problem(response))
+    try:
+        return response.json()
+    except ValueError:
+        raise BackendRefused(
+            502, f"The backend answered neither an event stream nor JSON: {response.text[:200]}"
+        ) from None
+
+
+def _event_data(event: ServerSentEvent) -> Any:
+    """An event's JSON data; an `error` event raises BackendRefused with its problem detail."""
+    try:
+        data = json.loads(event.data)
+    except ValueError:
+        raise BackendRefused(
+            502, f"The backend sent a `{event.event}` event that is not JSON: {event.data[:200]}"
+        ) from None
+    if event.event == "error":
+        status = data.get("status") if isinstance(data, dict) else None
+        code = status if isinstance(status, int) else 500
+        raise BackendRefused(code, _problem_detail(data, code))
+    return data
+
+
 def _problem(response: httpx.Response) -> str:
     try:
         body = response.json()
     except ValueError:
         return f"The backend answered {response.status_code}: {response.text[:200]}"
+    return _problem_detail(body, response.status_code)
+
+
+def _problem_detail(body: Any, status: int) -> str:
+    """The person-readable part of an RFC 9457 problem (with the first validation error)."""
     if isinstance(body, dict):
         detail = body.get("detail") or body.get("title")
         errors = body.get("errors")
@@ -261,4 +351,4 @@ def _problem(response: httpx.Response) -> str:
             detail = f"{detail} ({where}: {first.get('msg')})"
         if detail:
             return str(detail)
-    return f"The backend answered {response.status_code}."
+    return f"The backend answered {status}."

@@ -1,5 +1,6 @@
-"""Work-done progress for planning and runs: `window/workDoneProgress/create` + `$/progress`,
-percentage from atoms done; a cancel from the editor calls `on_cancel` (which cancels the run)."""
+"""Work-done progress for planning, runs and chat: `window/workDoneProgress/create` + `$/progress`,
+percentage from atoms done, or messages alone (a chat answer's pieces); a cancel from the editor
+calls `on_cancel` (the run's cancel, or the chat's stop reading)."""
 
 from __future__ import annotations
 
@@ -69,6 +70,23 @@ class WorkProgress:
                 percentage=percent, message=message or f"{done}/{total} atoms"
             ),
         )
+
+    def say(self, message: str) -> None:
+        """Report a message without a percentage (work whose size is not known)."""
+        if self.active and self.token is not None:
+            self.ls.work_done_progress.report(
+                self.token, types.WorkDoneProgressReport(message=message)
+            )
+
+    def follow_cancel(self) -> None:
+        """Call `on_cancel` when the editor cancels this bar. pygls cancels the token's future on
+        `window/workDoneProgress/cancel`; the run's bar does not need this (server.py calls it)."""
+        if not self.active or self.token is None or self.on_cancel is None:
+            return
+        future = self.ls.work_done_progress.tokens.get(self.token)
+        on_cancel = self.on_cancel
+        if future is not None:
+            future.add_done_callback(lambda done: on_cancel() if done.cancelled() else None)
 
     def end(self, message: str) -> None:
         """Close the bar with a final message."""

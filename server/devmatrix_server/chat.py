@@ -1,19 +1,22 @@
 """Chat: classify a message (question or build request), answer questions, export Markdown.
 
 The intent is asked of a small model call with a JSON schema (purpose "intent"); a question is
-answered with the conversation so far (purpose "chat").
+answered with the conversation so far (purpose "chat"). Callers that stream the turn pass
+`on_intent` and `on_text`: the intent as soon as it is known, then the answer's text as the
+model writes it.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Literal
 
 from sqlalchemy import Engine
 
 from devmatrix.llm.client import LLMClient
 from devmatrix.llm.errors import MalformedAnswer
+from devmatrix.llm.provider import TextSink
 from devmatrix.llm.types import LLMRequest
 from devmatrix.llm.types import Message as LLMMessage
 from devmatrix.planning.pipeline import plan_from_spec
@@ -60,22 +63,32 @@ async def classify_intent(client: LLMClient, text: str, *, user_id: int | None) 
     return "build" if intent == "build" else "question"
 
 
+def history_turns(messages: Sequence[Message]) -> list[LLMMessage]:
+    """The last turns of a conversation as model messages, detached from the database session."""
+    return [
+        LLMMessage(role="assistant" if m.role == "assistant" else "user", content=m.content)
+        for m in list(messages)[-HISTORY_TURNS:]
+    ]
+
+
 async def answer_question(
-    client: LLMClient, history: Sequence[Message], text: str, *, user_id: int | None
+    client: LLMClient,
+    history: Sequence[LLMMessage],
+    text: str,
+    *,
+    user_id: int | None,
+    on_text: TextSink | None = None,
 ) -> str:
     """The model's answer to `text`, given the last turns of the conversation."""
-    turns = [
-        LLMMessage(role="assistant" if m.role == "assistant" else "user", content=m.content)
-        for m in list(history)[-HISTORY_TURNS:]
-    ]
     answer = await client.complete(
         LLMRequest(
-            messages=[*turns, LLMMessage(role="user", content=text)],
+            messages=[*history, LLMMessage(role="user", content=text)],
             system=CHAT_SYSTEM,
             max_tokens=2048,
             purpose="chat",
         ),
         user_id=user_id,
+        on_text=on_text,
     )
     return answer.text
 
@@ -96,16 +109,24 @@ def conversation_markdown(conversation: Conversation, messages: Sequence[Message
 async def reply_to(
     client: LLMClient,
     engine: Engine,
-    history: Sequence[Message],
+    history: Sequence[LLMMessage],
     text: str,
     *,
     user_id: int,
     team_id: int,
+    on_intent: Callable[[Intent], None] | None = None,
+    on_text: TextSink | None = None,
 ) -> tuple[Intent, str, int | None]:
-    """Classify `text` and act on it: (intent, the assistant's reply, the new plan's id)."""
+    """Classify `text` and act on it: (intent, the assistant's reply, the new plan's id).
+
+    `on_text` sees a question's answer as it is written; a build request's reply is a sentence
+    naming the new plan, and is not streamed."""
     intent = await classify_intent(client, text, user_id=user_id)
+    if on_intent is not None:
+        on_intent(intent)
     if intent == "question":
-        return intent, await answer_question(client, history, text, user_id=user_id), None
+        answer = await answer_question(client, history, text, user_id=user_id, on_text=on_text)
+        return intent, answer, None
     result = await plan_from_spec(client, engine, text, owner_id=user_id, team_id=team_id)
     reply = (
         f"Plan {result.plan_id} is drafted with {result.atom_count} atoms. Review it, edit its "

@@ -31,3 +31,7 @@ class AccountLocked(DevMatrixError):
 
 class TwoFactorRequired(AuthenticationFailed):
     """The password was right but the account needs a TOTP or recovery code too."""
+
+
+class ServerStopping(DevMatrixError):
+    """The server is shutting down and dropped work it had started for a request."""

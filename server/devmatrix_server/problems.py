@@ -30,11 +30,13 @@ from devmatrix_server.errors import (
     Conflict,
     InvalidInput,
     PermissionDenied,
+    ServerStopping,
     TwoFactorRequired,
 )
 
 log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
+INTERNAL_DETAIL = "The server failed to handle this request; it has been logged."
 
 # Most specific class first: the first match in the error's MRO wins.
 STATUS_BY_ERROR: dict[type[DevMatrixError], tuple[int, str]] = {
@@ -49,6 +51,7 @@ STATUS_BY_ERROR: dict[type[DevMatrixError], tuple[int, str]] = {
     ProviderUnavailable: (503, "provider-unavailable"),
     ConfigError: (500, "configuration-error"),
     StorageError: (503, "storage-unavailable"),
+    ServerStopping: (503, "server-stopping"),
 }
 
 
@@ -74,15 +77,35 @@ def problem_response(
     **extra: Any,
 ) -> JSONResponse:
     """A problem+json response for `request`; `slug` names the problem type."""
-    body: dict[str, Any] = {
+    body = problem_body(status, detail, slug=slug, instance=request.url.path, **extra)
+    return JSONResponse(body, status_code=status, headers=headers, media_type=PROBLEM_JSON)
+
+
+def problem_body(
+    status: int, detail: str | None, *, slug: str | None, instance: str, **extra: Any
+) -> dict[str, Any]:
+    """The problem detail document itself (also sent as the `error` event of a stream)."""
+    return {
         "type": f"urn:devmatrix:problem:{slug}" if slug else "about:blank",
         "title": HTTPStatus(status).phrase,
         "status": status,
         "detail": detail,
-        "instance": request.url.path,
+        "instance": instance,
         **extra,
     }
-    return JSONResponse(body, status_code=status, headers=headers, media_type=PROBLEM_JSON)
+
+
+def problem_for_error(exc: BaseException, instance: str) -> dict[str, Any]:
+    """The problem detail for an error raised after a streamed response has started, when only
+    the body can still carry it: a DevMatrixError says what went wrong, anything else is logged
+    and reported as a generic internal error, as for a plain request."""
+    if isinstance(exc, DevMatrixError):
+        status, slug = _status_for(exc)
+        if status >= 500:
+            log.error("request failed: %s", exc)
+        return problem_body(status, str(exc), slug=slug, instance=instance)
+    log.error("unhandled error on %s", instance, exc_info=exc)
+    return problem_body(status=500, detail=INTERNAL_DETAIL, slug="internal", instance=instance)
 
 
 def _status_for(exc: DevMatrixError) -> tuple[int, str]:
@@ -149,12 +172,7 @@ async def _on_database_refusal(request: Request, exc: Exception) -> JSONResponse
 
 async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
-    return problem_response(
-        request,
-        500,
-        "The server failed to handle this request; it has been logged.",
-        slug="internal",
-    )
+    return problem_response(request, 500, INTERNAL_DETAIL, slug="internal")
 
 
 def install_problem_handlers(app: FastAPI) -> None:

@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
+import httpx
+import uvicorn
 from sqlmodel import select
 
-from devmatrix.storage.models import MasterPlan, UsageRecord
+from devmatrix.storage.models import MasterPlan, Message, UsageRecord
 from tests.devmatrix_server.conftest import Api, ApiFactory
 
 CALC = Path(__file__).resolve().parents[1] / "fixtures" / "execution" / "calc_answers.json"
@@ -99,3 +106,172 @@ def test_viewer_and_reader_cannot_send(make_sqlite_api: ApiFactory, tmp_path: Pa
     assert reader.status_code == 404  # shared read-only: no writing
     with api.session() as session:
         assert session.exec(select(UsageRecord)).all() == []
+
+
+STREAM = {"accept": "text/event-stream"}
+
+
+def sse_events(body: str) -> list[tuple[str, Any]]:
+    """(event name, parsed data) of each Server-Sent Event in `body`; comments are skipped."""
+    events = []
+    for block in body.split("\n\n"):
+        lines = [line for line in block.splitlines() if line and not line.startswith(":")]
+        if not lines:
+            continue
+        fields = dict(line.split(": ", 1) for line in lines)
+        events.append((fields["event"], json.loads(fields["data"])))
+    return events
+
+
+def conversation(api: Api, user: str = "ada") -> int:
+    created = api.client.post("/api/v1/conversations", json={}, headers=api.headers(user))
+    return int(created.json()["id"])
+
+
+def saved_contents(api: Api, cid: int) -> list[str]:
+    with api.session() as session:
+        rows = session.exec(select(Message).where(Message.conversation_id == cid)).all()
+        return [m.content for m in rows]
+
+
+def test_streamed_answer_arrives_in_pieces_and_is_saved(
+    make_sqlite_api: ApiFactory, tmp_path: Path
+) -> None:
+    api = chat_api(make_sqlite_api, tmp_path)
+    cid = conversation(api)
+
+    answer = api.client.post(
+        f"/api/v1/conversations/{cid}/messages",
+        json={"content": "What is an atom?"},
+        headers={**api.headers("ada"), **STREAM},
+    )
+
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["content-type"].startswith("text/event-stream")
+    assert answer.headers["cache-control"] == "no-cache"
+    events = sse_events(answer.text)
+    names = [name for name, _ in events]
+    assert names[0] == "intent"
+    assert events[0][1] == {"intent": "question"}
+    assert names[-1] == "done"
+    assert set(names[1:-1]) == {"delta"}
+    assert len(names) - 2 > 1
+    done = events[-1][1]
+    streamed = "".join(data["text"] for name, data in events if name == "delta")
+    assert streamed == done["reply"]["content"]
+    assert "ten lines" in streamed
+    assert done["intent"] == "question"
+    assert done["plan_id"] is None
+    assert saved_contents(api, cid) == ["What is an atom?", streamed]
+    api.app.state.run_registry.close()
+
+
+def test_streamed_build_request_ends_with_its_plan(
+    make_sqlite_api: ApiFactory, tmp_path: Path
+) -> None:
+    api = chat_api(make_sqlite_api, tmp_path)
+    cid = conversation(api)
+
+    answer = api.client.post(
+        f"/api/v1/conversations/{cid}/messages",
+        json={"content": "Build a tiny calc library with add and mul, tested."},
+        headers={**api.headers("ada"), **STREAM},
+    )
+
+    events = sse_events(answer.text)
+    assert [name for name, _ in events] == ["intent", "done"]
+    assert events[0][1] == {"intent": "build"}
+    plan_id = events[1][1]["plan_id"]
+    with api.session() as session:
+        assert session.get(MasterPlan, plan_id) is not None
+    api.app.state.run_registry.close()
+
+
+def test_a_model_failure_mid_stream_is_a_problem_event_and_nothing_is_saved(
+    make_sqlite_api: ApiFactory, tmp_path: Path
+) -> None:
+    only_intent = tmp_path / "intent_only.json"
+    only_intent.write_text(
+        json.dumps({"answers": [{"purpose": "intent", "answer": {"intent": "question"}}]}),
+        encoding="utf-8",
+    )
+    api = make_sqlite_api(llm_provider="scripted", scripted_answers=only_intent)
+    api.register("ada")
+    cid = conversation(api)
+
+    answer = api.client.post(
+        f"/api/v1/conversations/{cid}/messages",
+        json={"content": "What is an atom?"},
+        headers={**api.headers("ada"), **STREAM},
+    )
+
+    assert answer.status_code == 200
+    events = sse_events(answer.text)
+    assert [name for name, _ in events] == ["intent", "error"]
+    problem = events[1][1]
+    assert problem["status"] >= 500
+    assert problem["instance"] == f"/api/v1/conversations/{cid}/messages"
+    assert "chat" in problem["detail"]  # the scripted model names the purpose it cannot answer
+    assert saved_contents(api, cid) == []
+    api.app.state.run_registry.close()
+
+
+def test_refusals_come_before_the_stream_as_plain_problems(
+    make_sqlite_api: ApiFactory, tmp_path: Path
+) -> None:
+    api = chat_api(make_sqlite_api, tmp_path)
+    api.register("eve", invite_token=api.invite(api.headers("ada"), role="viewer"))
+    cid = conversation(api)
+    body = {"content": "What is an atom?"}
+
+    viewer = api.client.post(
+        f"/api/v1/conversations/{cid}/messages", json=body, headers={**api.headers("eve"), **STREAM}
+    )
+    missing = api.client.post(
+        "/api/v1/conversations/999999/messages", json=body, headers={**api.headers("ada"), **STREAM}
+    )
+
+    assert viewer.status_code == 403
+    assert missing.status_code == 404
+    assert missing.headers["content-type"] == "application/problem+json"
+
+
+def test_the_turn_is_saved_when_the_client_leaves_mid_stream(
+    make_sqlite_api: ApiFactory, tmp_path: Path
+) -> None:
+    api = chat_api(make_sqlite_api, tmp_path)
+    cid = conversation(api)
+    headers = {**api.headers("ada"), **STREAM}
+    with running(api.app) as base_url, httpx.Client(base_url=base_url, timeout=10) as client:
+        with client.stream(
+            "POST",
+            f"/api/v1/conversations/{cid}/messages",
+            json={"content": "What is an atom?"},
+            headers=headers,
+        ) as answer:
+            first = next(answer.iter_lines())
+            assert first == "event: intent"
+        # The connection is closed before the answer is complete.
+        deadline = time.monotonic() + 10
+        while len(saved_contents(api, cid)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    assert saved_contents(api, cid)[0] == "What is an atom?"
+    assert "ten lines" in saved_contents(api, cid)[1]
+    api.app.state.run_registry.close()
+
+
+@contextmanager
+def running(app: Any) -> Iterator[str]:
+    """`app` served by uvicorn on a free loopback port in a thread: its base URL."""
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)

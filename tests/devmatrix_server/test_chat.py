@@ -236,10 +236,25 @@ def test_refusals_come_before_the_stream_as_plain_problems(
     assert missing.headers["content-type"] == "application/problem+json"
 
 
-def test_the_turn_is_saved_when_the_client_leaves_mid_stream(
+def test_pieces_arrive_while_the_model_writes_and_the_turn_is_saved_when_the_client_leaves(
     make_sqlite_api: ApiFactory, tmp_path: Path
 ) -> None:
-    api = chat_api(make_sqlite_api, tmp_path)
+    # A long answer: the scripted model hands it out over about a second.
+    long_answer = "An atom is one top-level symbol of about ten lines. " * 8
+    answers = tmp_path / "long.json"
+    answers.write_text(
+        json.dumps(
+            {
+                "answers": [
+                    {"purpose": "intent", "answer": {"intent": "question"}},
+                    {"purpose": "chat", "answer": long_answer},
+                ]
+            }
+        ),
+        encoding="utf-8",
+    )
+    api = make_sqlite_api(llm_provider="scripted", scripted_answers=answers)
+    api.register("ada")
     cid = conversation(api)
     headers = {**api.headers("ada"), **STREAM}
     with running(api.app) as base_url, httpx.Client(base_url=base_url, timeout=10) as client:
@@ -249,14 +264,16 @@ def test_the_turn_is_saved_when_the_client_leaves_mid_stream(
             json={"content": "What is an atom?"},
             headers=headers,
         ) as answer:
-            first = next(answer.iter_lines())
-            assert first == "event: intent"
+            lines = answer.iter_lines()
+            assert next(lines) == "event: intent"
+            assert next(line for line in lines if line.startswith("event:")) == "event: delta"
+            # The first piece is here while the model is still writing: nothing is saved yet.
+            assert saved_contents(api, cid) == []
         # The connection is closed before the answer is complete.
         deadline = time.monotonic() + 10
         while len(saved_contents(api, cid)) < 2 and time.monotonic() < deadline:
             time.sleep(0.05)
-    assert saved_contents(api, cid)[0] == "What is an atom?"
-    assert "ten lines" in saved_contents(api, cid)[1]
+    assert saved_contents(api, cid) == ["What is an atom?", long_answer]
     api.app.state.run_registry.close()
 
 

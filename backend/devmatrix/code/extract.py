@@ -62,7 +62,7 @@ def extract_atoms(file: str, source: bytes, spec: LanguageSpec) -> FileAtoms:
     cursor = QueryCursor(lang.structure)
     cursor.set_max_start_depth(STRUCTURE_DEPTH)
     structure = cursor.captures(root)
-    drafts = _definitions(structure, source)
+    drafts = _definitions(structure, source, lang.tests)
     atoms = _with_blocks(drafts, structure, source)
     seg_starts, seg_owner = _segments(atoms)
     _attach_constants(atoms, structure, source, seg_starts, seg_owner)
@@ -94,8 +94,9 @@ def _errors(lang: CompiledLanguage, root: Node) -> list[Node]:
     return found or [root]
 
 
-def _definitions(structure: Captures, source: bytes) -> list[_Draft]:
-    """Pair each `definition.<kind>` node with its name and body; nest them by byte range."""
+def _definitions(structure: Captures, source: bytes, tests: re.Pattern[str] | None) -> list[_Draft]:
+    """Pair each `definition.<kind>` node with its name and body; nest them by byte range.
+    A function whose name matches `tests` is a test."""
     body_starts = sorted(n.start_byte for n in structure.get("body", ()))
     by_name: dict[int, _Draft] = {}
     for capture, nodes in structure.items():
@@ -116,13 +117,14 @@ def _definitions(structure: Captures, source: bytes) -> list[_Draft]:
             name_end = names[i].end_byte
             j = bisect_right(body_starts, name_end)
             body = body_starts[j] if j < len(body_starts) and body_starts[j] < end else end
+            name = source[name_starts[i] : name_end].decode("utf-8", "replace")
             by_name[name_starts[i]] = _Draft(
                 start=start,
                 end=end,
                 start_line=node.start_point.row + 1,
                 end_line=node.end_point.row + 1,
-                kind=kind,
-                qualified=source[name_starts[i] : name_end].decode("utf-8", "replace"),
+                kind="test" if kind == "function" and tests and tests.search(name) else kind,
+                qualified=name,
                 signature_end=body,
             )
     drafts = sorted(by_name.values(), key=lambda d: (d.start, -d.end))

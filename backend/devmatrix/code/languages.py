@@ -6,6 +6,7 @@ them, once per process.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -72,6 +73,8 @@ class CompiledLanguage:
     imports: Query
     errors: Query
     receivers: frozenset[str]
+    # Functions whose name matches are tests (`#set! tests` in the structure query).
+    tests: re.Pattern[str] | None
 
 
 def language_for(path: str) -> LanguageSpec | None:
@@ -90,10 +93,15 @@ def compiled(spec: LanguageSpec) -> CompiledLanguage:
     stem = spec.query_stem or spec.name
     structure = Query(language, _query_text(stem))
     receivers: set[str] = set()
+    tests: re.Pattern[str] | None = None
     for index in range(structure.pattern_count):
-        words = structure.pattern_settings(index).get("receivers")
+        settings = structure.pattern_settings(index)
+        words = settings.get("receivers")
         if words:
             receivers.update(words.split())
+        test_names = settings.get("tests")
+        if test_names:
+            tests = re.compile(test_names)
     return CompiledLanguage(
         spec=spec,
         language=language,
@@ -102,6 +110,7 @@ def compiled(spec: LanguageSpec) -> CompiledLanguage:
         imports=Query(language, _query_text(f"{stem}-imports")),
         errors=Query(language, ERROR_QUERY),
         receivers=frozenset(receivers),
+        tests=tests,
     )
 
 

@@ -46,19 +46,23 @@ export class ChatTranscript {
     answer.text += delta;
   }
 
-  /** Close an answer with the server's result; `finalText` (the answer's Markdown file) wins over the deltas. */
+  /**
+   * Close an answer with the server's result. The streamed pieces are the whole answer (the
+   * server reports every piece, and a reply that did not stream as one piece); `fallbackText`
+   * (the conversation's Markdown file) is shown only when no piece arrived.
+   */
   finish(
     answer: ChatMessage,
     result: { conversationId: string | number; kind: "answer" | "plan"; uri: string; planId?: number },
-    finalText: string | undefined,
+    fallbackText: string | undefined,
   ): void {
     this.conversationId = result.conversationId;
     answer.streaming = false;
     answer.kind = result.kind;
     answer.uri = result.uri;
     answer.planId = result.planId;
-    if (finalText !== undefined && finalText.trim() !== "") {
-      answer.text = finalText;
+    if (answer.text === "" && fallbackText !== undefined && fallbackText.trim() !== "") {
+      answer.text = fallbackText;
     }
   }
 

@@ -117,6 +117,6 @@ async function readText(uri: string): Promise<string | undefined> {
   try {
     return new TextDecoder().decode(await vscode.workspace.fs.readFile(vscode.Uri.parse(uri)));
   } catch {
-    return undefined; // the streamed text stays; the file is only the authoritative copy
+    return undefined; // the streamed text stays; the conversation's file is only a fallback
   }
 }

@@ -1,6 +1,7 @@
 /**
  * The chat panel's path without VS Code: `devmatrix.chat` on the real language server with a
- * work-done token, the answer rendered the way the panel renders it, then "make this a plan"
+ * work-done token, the answer streamed by the scripted model as several progress reports that the
+ * panel joins, rendered the way the panel renders it, then "make this a plan"
  * (`devmatrix.plan.fromFile` on the answer's Markdown).
  */
 import assert from "node:assert/strict";
@@ -58,10 +59,13 @@ describe("chat through devmatrix-lsp from Node", { skip: python ? false : "no .v
     assert.equal(result.kind, "answer");
     assert.match(result.uri, /^file:.*\.md$/);
     answerUri = result.uri;
-    for (const p of session.progress.filter((x) => x.token === token)) {
-      const value = p.value as { kind: string; message?: string };
-      if (value.kind === "report" && value.message) transcript.append(answer, value.message);
-    }
+    const reports = session.progress
+      .filter((x) => x.token === token)
+      .map((p) => p.value as { kind: string; message?: string })
+      .filter((value) => value.kind === "report" && value.message)
+      .map((value) => value.message as string);
+    assert.ok(reports.length > 1, `the answer arrived in ${reports.length} report(s), not streamed: ${JSON.stringify(reports)}`);
+    reports.forEach((piece) => transcript.append(answer, piece));
     assert.equal(answer.text, ANSWER, "the streamed reports add up to the answer");
     transcript.finish(answer, result, readFileSync(fileURLToPath(result.uri), "utf8"));
     const view = messageView(answer);

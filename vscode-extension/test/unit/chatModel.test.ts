@@ -20,7 +20,7 @@ describe("renderMarkdown", () => {
 });
 
 describe("ChatTranscript", () => {
-  it("streams deltas into the answer, then the answer file's text wins", () => {
+  it("streams deltas into the answer, which stays when it ends (the file is the whole conversation)", () => {
     const chat = new ChatTranscript();
     const answer = chat.ask("what is add?");
     chat.append(answer, "It adds ");
@@ -28,11 +28,19 @@ describe("ChatTranscript", () => {
     assert.equal(answer.text, "It adds two numbers.");
     assert.equal(messageView(answer).streaming, true);
     assert.equal(messageView(answer).canMakePlan, false);
-    chat.finish(answer, { conversationId: 3, kind: "answer", uri: "file:///d/c/3.md" }, "It adds **two** numbers.\n");
+    chat.append(answer, " **Both** of them.");
+    chat.finish(answer, { conversationId: 3, kind: "answer", uri: "file:///d/c/3.md" }, "# what is add?\n\n## You\n\nwhat is add?\n");
     assert.equal(chat.conversationId, 3);
     const view = messageView(answer);
-    assert.equal(view.html, "<p>It adds <strong>two</strong> numbers.</p>\n");
+    assert.equal(view.html, "<p>It adds two numbers. <strong>Both</strong> of them.</p>\n");
     assert.equal(view.canMakePlan, true);
+  });
+
+  it("shows the conversation file when no piece of the answer arrived", () => {
+    const chat = new ChatTranscript();
+    const answer = chat.ask("what is add?");
+    chat.finish(answer, { conversationId: 3, kind: "answer", uri: "file:///d/c/3.md" }, "It adds **two** numbers.\n");
+    assert.equal(messageView(answer).html, "<p>It adds <strong>two</strong> numbers.</p>\n");
   });
 
   it("keeps the streamed text when the answer file is empty or unreadable", () => {

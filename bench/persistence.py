@@ -7,11 +7,14 @@ from __future__ import annotations
 import os
 import tempfile
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 
 from devmatrix.events.bus import EventBus
@@ -20,7 +23,6 @@ from devmatrix.execution.state import (
     AtomState,
     record_answer,
     record_request,
-    save_atom,
     settle_attempt,
 )
 from devmatrix.storage import migrate
@@ -30,12 +32,47 @@ from devmatrix.validation.findings import Level
 from devmatrix.validation.records import pass_rows
 
 PersistHook = Callable[[str, str], None]
+WRITE_COUNTS = ("statements", "transactions", "pings")
 CODE = "def atom() -> int:\n    return 1\n"
 # The size of a real atom prompt (contract, dependencies, file so far), stored before the call.
 REQUEST = {"system": "x" * 600, "messages": [{"role": "user", "content": "y" * 3000}]}
 
 
-def _engine_persistence(url: str, nodes: list[str]) -> Iterator[PersistHook]:
+@dataclass
+class Persistence:
+    """The per-atom write hook and what it cost the database: statements sent, transactions
+    (each a BEGIN and a COMMIT), and liveness pings on connection checkout."""
+
+    persist: PersistHook
+    counts: Counter[str] = field(default_factory=Counter)
+
+    def round_trips(self) -> int:
+        """Client-server waits on a networked database: every statement, BEGIN, COMMIT and ping."""
+        c = self.counts
+        return c["statements"] + 2 * c["transactions"] + c["pings"]
+
+
+def _count_writes(engine: Engine, counts: Counter[str]) -> None:
+    """Count through SQLAlchemy's events; pings have none, so the dialect's ping is wrapped."""
+    dialect = engine.dialect
+    ping = dialect.do_ping
+
+    def statement(*_args: Any) -> None:
+        counts["statements"] += 1
+
+    def begin(*_args: Any) -> None:
+        counts["transactions"] += 1
+
+    def counted_ping(dbapi_connection: Any) -> bool:
+        counts["pings"] += 1
+        return ping(dbapi_connection)
+
+    event.listen(engine, "before_cursor_execute", statement)
+    event.listen(engine, "begin", begin)
+    dialect.do_ping = counted_ping  # type: ignore[method-assign]
+
+
+def _engine_persistence(url: str, nodes: list[str]) -> Iterator[Persistence]:
     engine = create_db_engine(url)
     migrate.upgrade(engine)
     with session_scope(engine) as session:
@@ -79,43 +116,49 @@ def _engine_persistence(url: str, nodes: list[str]) -> Iterator[PersistHook]:
     bus = EventBus(engine)
 
     def persist(node: str, status: str) -> None:
+        # The runner's transactions (PlanRun.start, next_code, produce) with the same writes.
         atom = states[node]
         if status == "started":
-            save_atom(engine, atom, status="running")
-            bus.publish(AtomStarted(plan_id=plan_id, payload={"atom": atom.key}))
+            with bus.transaction([AtomStarted(plan_id=plan_id, payload={"atom": atom.key})]) as c:
+                record_request(c, atom, run_id, REQUEST)
             return
-        record_request(engine, atom, run_id, REQUEST)
-        record_answer(engine, atom, CODE)
+        with engine.begin() as connection:
+            record_answer(connection, atom, CODE)
         passed = pass_rows(plan_id=plan_id, level=Level.ATOM, atom_ids=[atom.id], run_id=run_id)
-        settle_attempt(engine, atom, "passed", None, results=passed, status="validated", code=CODE)
-        bus.publish(AtomValidated(plan_id=plan_id, payload={"atom": atom.key}))
+        validated = AtomValidated(plan_id=plan_id, payload={"atom": atom.key})
+        with bus.transaction([validated]) as connection:
+            settle_attempt(
+                connection, atom, "passed", None, results=passed, status="validated", code=CODE
+            )
 
+    measured = Persistence(persist)
+    _count_writes(engine, measured.counts)
     try:
-        yield persist
+        yield measured
     finally:
         bus.close()
         engine.dispose()
 
 
-def sqlite_variant(nodes: list[str]) -> Callable[[], Iterator[PersistHook]]:
+def sqlite_variant(nodes: list[str]) -> Callable[[], Iterator[Persistence]]:
     """The embedded default: a SQLite file in a temporary folder."""
 
     @contextmanager
-    def variant() -> Iterator[PersistHook]:
+    def variant() -> Iterator[Persistence]:
         with tempfile.TemporaryDirectory() as folder:
             yield from _engine_persistence(f"sqlite:///{Path(folder) / 'bench.db'}", nodes)
 
     return variant
 
 
-def postgres_variant(nodes: list[str]) -> Callable[[], Iterator[PersistHook]] | None:
+def postgres_variant(nodes: list[str]) -> Callable[[], Iterator[Persistence]] | None:
     """A fresh database on the PostgreSQL named by DEVMATRIX_TEST_POSTGRES_URL, if set."""
     admin_url = os.environ.get("DEVMATRIX_TEST_POSTGRES_URL")
     if not admin_url:
         return None
 
     @contextmanager
-    def variant() -> Iterator[PersistHook]:
+    def variant() -> Iterator[Persistence]:
         name = f"dm_bench_{uuid.uuid4().hex[:10]}"
         admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
         with admin.connect() as conn:

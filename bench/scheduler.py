@@ -27,7 +27,7 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from persistence import postgres_variant, sqlite_variant
+from persistence import WRITE_COUNTS, Persistence, postgres_variant, sqlite_variant
 
 from devmatrix.scheduler import (
     Edge,
@@ -273,12 +273,12 @@ PersistHook = Callable[[str, str], None]  # (atom, "started" | "finished" | "fai
 
 
 @contextmanager
-def no_persistence(nodes: list[str]) -> Iterator[PersistHook | None]:
+def no_persistence(nodes: list[str]) -> Iterator[Persistence | None]:
     yield None
 
 
 @contextmanager
-def memory_persistence(nodes: list[str]) -> Iterator[PersistHook]:
+def memory_persistence(nodes: list[str]) -> Iterator[Persistence]:
     """A state table and an event log in memory: the shape the SQL variants will write."""
     state: dict[str, tuple[str, float]] = {}
     events: list[tuple[str, str, float]] = []
@@ -288,28 +288,28 @@ def memory_persistence(nodes: list[str]) -> Iterator[PersistHook]:
         state[atom] = (status, now)
         events.append((atom, status, now))
 
-    yield persist
+    yield Persistence(persist)
 
 
 @contextmanager
-def sqlite_persistence(nodes: list[str]) -> Iterator[PersistHook]:
+def sqlite_persistence(nodes: list[str]) -> Iterator[Persistence]:
     """The engine's real state writes on a SQLite file (bench/persistence.py)."""
-    with sqlite_variant(nodes)() as persist:
-        yield persist
+    with sqlite_variant(nodes)() as persistence:
+        yield persistence
 
 
 @contextmanager
-def postgres_persistence(nodes: list[str]) -> Iterator[PersistHook | None]:
+def postgres_persistence(nodes: list[str]) -> Iterator[Persistence | None]:
     """The same on PostgreSQL (DEVMATRIX_TEST_POSTGRES_URL); skipped when it is not set."""
     variant = postgres_variant(nodes)
     if variant is None:
         yield None
         return
-    with variant() as persist:
-        yield persist
+    with variant() as persistence:
+        yield persistence
 
 
-PERSISTENCE: dict[str, Callable[[list[str]], AbstractContextManager[PersistHook | None]]] = {
+PERSISTENCE: dict[str, Callable[[list[str]], AbstractContextManager[Persistence | None]]] = {
     "none": no_persistence,
     "memory": memory_persistence,
     "sqlite": sqlite_persistence,
@@ -351,12 +351,16 @@ def overhead(dag: Dag, limit: int, variants: list[str], repeats: int) -> dict[st
     the machine hurts them alike.
     """
     runs: dict[str, Callable[[], None]] = {"bare_tasks": lambda: asyncio.run(bare_tasks(dag))}
+    written: dict[str, Persistence] = {}
     with contextlib.ExitStack() as stack:
         for variant in variants:
-            persist = stack.enter_context(PERSISTENCE[variant](list(dag.nodes)))
-            if persist is None and variant != "none":
+            persistence = stack.enter_context(PERSISTENCE[variant](list(dag.nodes)))
+            if persistence is None and variant != "none":
                 continue  # a database that is not configured here
+            persist = persistence.persist if persistence is not None else None
             runs[variant] = functools.partial(scheduled_instantly, dag, limit, hooks_for(persist))
+            if variant in SLOW_VARIANTS and persistence is not None:
+                written[variant] = persistence
         best = dict.fromkeys(runs, float("inf"))
         for repeat in range(repeats):
             for name, run in runs.items():
@@ -365,7 +369,12 @@ def overhead(dag: Dag, limit: int, variants: list[str], repeats: int) -> dict[st
                 start = time.perf_counter()
                 run()
                 best[name] = min(best[name], time.perf_counter() - start)
-    return {f"{name}_ms": seconds * 1000 / len(dag.nodes) for name, seconds in best.items()}
+    figures = {f"{name}_ms": seconds * 1000 / len(dag.nodes) for name, seconds in best.items()}
+    for name, persistence in written.items():  # each ran once: its counts are one run's
+        for count in WRITE_COUNTS:
+            figures[f"{name}_{count}"] = persistence.counts[count] / len(dag.nodes)
+        figures[f"{name}_round_trips"] = persistence.round_trips() / len(dag.nodes)
+    return figures
 
 
 # --- report -------------------------------------------------------------------------------------
@@ -433,7 +442,11 @@ def print_table(report: dict[str, Any]) -> None:
         )
     print("\norchestration overhead, ms per atom (zero-latency work, best of repeats):")
     for name, figures in report["overhead_ms_per_atom"].items():
-        cells = "  ".join(f"{k}={v:.4f}" for k, v in figures.items())
+        cells = "  ".join(f"{k}={v:.4f}" for k, v in figures.items() if k.endswith("_ms"))
+        print(f"  {name:16} {cells}")
+    print("\ndatabase work per atom (round trips = statements + BEGIN/COMMIT + pings):")
+    for name, figures in report["overhead_ms_per_atom"].items():
+        cells = "  ".join(f"{k}={v:.2f}" for k, v in figures.items() if not k.endswith("_ms"))
         print(f"  {name:16} {cells}")
     worst = {
         variant: max(f.get(f"{variant}_ms", 0.0) for f in report["overhead_ms_per_atom"].values())

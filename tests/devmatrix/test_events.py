@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
-from sqlalchemy import Engine
+from sqlalchemy import Engine, Table, update
 from sqlmodel import select
 
 from devmatrix.config import load_settings
@@ -31,6 +31,7 @@ from devmatrix.storage.db import create_db_engine, session_scope
 from devmatrix.storage.models import EventRecord, MasterPlan, Team
 
 BusFactory = Callable[[], EventBus]
+MASTERPLAN: Table = MasterPlan.__table__  # type: ignore[attr-defined]
 
 
 @pytest.fixture(params=["sqlite", "postgresql", "redis"])
@@ -91,6 +92,36 @@ async def test_publish_stores_typed_event_and_returns_increasing_ids(
         (second, "atom_failed", {"atom_id": 7, "reason": "L1"}),
     ]
     assert bus.published == {"plan_created": 1, "atom_failed": 1}
+
+
+async def test_transaction_commits_a_change_with_its_events_or_neither(
+    backend: tuple[Engine, BusFactory],
+) -> None:
+    engine, make = backend
+    bus = make()
+    stream = bus.subscribe(plan_id=1)
+    waiter = asyncio.ensure_future(_take(stream, 2))
+    await asyncio.sleep(0.3)  # let the subscription register (Redis: confirm its SUBSCRIBE)
+    events = [AtomStarted(plan_id=1, team_id=1, payload={"n": n}) for n in range(2)]
+
+    def failing_change() -> None:
+        with bus.transaction(events) as connection:
+            connection.execute(update(MASTERPLAN).values(title="lost"))
+            raise RuntimeError("the state change failed")
+
+    with pytest.raises(RuntimeError):
+        failing_change()
+    with bus.transaction(events) as connection:
+        connection.execute(update(MASTERPLAN).where(MASTERPLAN.c.title == "p1").values(title="x"))
+    got = await waiter
+    await stream.aclose()
+    with session_scope(engine) as session:
+        titles = sorted(p.title for p in session.exec(select(MasterPlan)))
+        rows = session.exec(select(EventRecord).order_by(EventRecord.id)).all()  # type: ignore[arg-type]
+    assert titles == ["p2", "x"]  # the rolled-back change left nothing, the other is there
+    assert [(r.id, r.payload) for r in rows] == [(e.id, e.payload) for e in got]
+    assert [e.payload["n"] for e in got] == [0, 1]  # only the committed events, in order
+    assert bus.published == {"atom_started": 2}
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "redis"], indirect=True)

@@ -11,11 +11,12 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections import Counter
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import cast
 
-from sqlalchemy import Engine, Table, func, insert
+from sqlalchemy import Connection, Engine, Table, func, insert
 from sqlmodel import col, select
 
 from devmatrix.events.types import EngineEvent, StoredEvent
@@ -24,6 +25,8 @@ from devmatrix.storage.models import EventRecord, utcnow
 
 REPLAY_PAGE = 500
 EVENTS = cast(Table, EventRecord.__table__)  # type: ignore[attr-defined]
+# Built once, executed with one row or many (then as one multi-row INSERT, ids in row order).
+INSERT_EVENTS = insert(EVENTS).returning(EVENTS.c.id, sort_by_parameter_order=True)
 MAX_PENDING = 1000  # live events buffered per subscriber before it is switched to catch-up
 
 
@@ -107,22 +110,32 @@ class Fanout:
 
 
 def store_event(engine: Engine, event: EngineEvent) -> StoredEvent:
-    """Persist `event` as an `EventRecord` and return it with its id.
-
-    A Core INSERT ... RETURNING: events are written several times per atom on the hot path.
-    """
-    values = {
-        "plan_id": event.plan_id,
-        "team_id": event.team_id,
-        "type": str(getattr(event, "type", "event")),
-        "payload": event.payload,
-        "created_at": utcnow(),
-    }
+    """Persist `event` as an `EventRecord` in its own transaction and return it with its id."""
     with engine.begin() as connection:
-        new_id = connection.execute(
-            insert(EVENTS).values(**values).returning(EVENTS.c.id)
-        ).scalar_one()
-    return StoredEvent(id=int(new_id), **values)
+        return store_events(connection, [event])[0]
+
+
+def store_events(connection: Connection, events: Sequence[EngineEvent]) -> list[StoredEvent]:
+    """Insert `events` in the caller's transaction, in order; returns them with their ids.
+
+    One Core INSERT ... RETURNING for all of them: events are written on the hot path, in the
+    same transaction as the state change they report.
+    """
+    if not events:
+        return []
+    now = utcnow()
+    rows = [
+        {
+            "plan_id": event.plan_id,
+            "team_id": event.team_id,
+            "type": str(getattr(event, "type", "event")),
+            "payload": event.payload,
+            "created_at": now,
+        }
+        for event in events
+    ]
+    ids = connection.execute(INSERT_EVENTS, rows[0] if len(rows) == 1 else rows).scalars().all()
+    return [StoredEvent(id=int(new_id), **row) for new_id, row in zip(ids, rows, strict=True)]
 
 
 def load_events_after(
@@ -181,6 +194,22 @@ class EventBus:
             self._broadcast(stored)
         self.published[stored.type] += 1
         return stored.id
+
+    @contextmanager
+    def transaction(self, events: Sequence[EngineEvent]) -> Iterator[Connection]:
+        """A transaction for a state change that also stores the `events` reporting it.
+
+        The change and its events commit together (or neither does), in one round of BEGIN and
+        COMMIT; the events reach live subscribers only after the commit.
+        """
+        with self._publish_lock:
+            with self.engine.begin() as connection:
+                yield connection
+                stored = store_events(connection, events)
+            for event in stored:
+                self._broadcast(event)
+        for event in stored:
+            self.published[event.type] += 1
 
     async def publish_async(self, event: EngineEvent) -> int:
         """`publish` from async code without blocking the event loop on the database write."""

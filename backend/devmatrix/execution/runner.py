@@ -12,10 +12,12 @@ import asyncio
 import os
 import socket
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from devmatrix.events import EventBus
 from devmatrix.events.types import AtomFailed, AtomStarted, AtomValidated, EngineEvent
@@ -30,8 +32,8 @@ from devmatrix.execution.state import (
     PlanState,
     record_answer,
     record_request,
-    save_atom,
     settle_attempt,
+    update_atom,
 )
 from devmatrix.graph import graph_from_edges
 from devmatrix.llm.client import LLMClient
@@ -105,6 +107,17 @@ class PlanRun:
             ids = {"plan_id": self.state.plan_id, "team_id": self.state.team_id}
             self.bus.publish(event.model_copy(update=ids))
 
+    def write(self, *events: EngineEvent) -> AbstractContextManager[Connection]:
+        """One transaction for a state change and the events reporting it (stored with a bus).
+
+        Change and events commit together, and each transaction costs a BEGIN and a COMMIT, so
+        an atom's step is written as one.
+        """
+        if self.bus is None:
+            return self.engine.begin()
+        ids = {"plan_id": self.state.plan_id, "team_id": self.state.team_id}
+        return self.bus.transaction([event.model_copy(update=ids) for event in events])
+
     def report(self, phase: str | None = None) -> None:
         """Recount progress from the atoms and hand it to the progress callback."""
         if phase:
@@ -174,20 +187,38 @@ class PlanRun:
         except UnusableAnswer:
             return response.text  # validated like any answer: it fails with a clear finding
 
+    def new_request(self, atom: AtomState) -> dict[str, Any]:
+        """The stored form of the request for the atom's next attempt."""
+        if atom.attempts:
+            self.progress.retries += 1
+        return build_request(self.brief(atom)).model_dump(mode="json")
+
+    def start(self, atom: AtomState, limit: int) -> None:
+        """Mark the atom running and store the request of its first attempt, with the
+        AtomStarted event, in one transaction. An answer or a request that survived a crash
+        is used as it is instead."""
+        fresh = atom.pending_code is None and atom.pending_request is None
+        request = self.new_request(atom) if fresh and atom.attempts < limit else None
+        with self.write(AtomStarted(payload={"atom": atom.key})) as connection:
+            if request is None:
+                update_atom(connection, atom, status="running")
+            else:
+                record_request(connection, atom, self.run_id, request)
+
     async def next_code(self, atom: AtomState) -> str:
-        """The code to validate next: an answer stored before a crash, the answer to a request
-        stored before a crash (re-sent as it was, so the cache answers it), or a new answer."""
+        """The code to validate next: an answer stored before a crash, or the answer to the
+        pending request (stored before it is sent; after a crash it is re-sent as it was, so
+        the cache answers it), or to a new one."""
         if atom.pending_code is not None:
             return atom.pending_code
-        if atom.pending_request is not None:
-            request = LLMRequest.model_validate(atom.pending_request)
-        else:
-            if atom.attempts:
-                self.progress.retries += 1
-            request = build_request(self.brief(atom))
-            record_request(self.engine, atom, self.run_id, request.model_dump(mode="json"))
-        code = await self.ask_model(request)
-        record_answer(self.engine, atom, code)
+        if atom.pending_request is None:
+            request = self.new_request(atom)
+            with self.write() as connection:
+                record_request(connection, atom, self.run_id, request)
+        assert atom.pending_request is not None
+        code = await self.ask_model(LLMRequest.model_validate(atom.pending_request))
+        with self.write() as connection:
+            record_answer(connection, atom, code)
         return code
 
     def check_l1(self, atom: AtomState, code: str) -> list[Finding]:
@@ -201,12 +232,11 @@ class PlanRun:
 
     async def produce(self, atom: AtomState) -> bool:
         """Generate and check the atom until it passes level 1 or runs out of attempts."""
-        save_atom(self.engine, atom, status="running")
-        self.publish(AtomStarted(payload={"atom": atom.key}))
-        self.report()
         limit = self.options.max_attempts
         if atom.feedback.startswith(REJECTION_PREFIX):
             limit = max(limit, atom.attempts + 1)  # a reviewer's rejection earns a new attempt
+        self.start(atom, limit)
+        self.report()
         while (
             atom.pending_code is not None
             or atom.pending_request is not None
@@ -225,38 +255,42 @@ class PlanRun:
                     atom_ids=[atom.id],
                     run_id=self.run_id,
                 )
-                settle_attempt(
-                    self.engine,
-                    atom,
-                    "passed",
-                    None,
-                    results=passed,
-                    status=status,
-                    code=code,
-                    last_error=None,
-                )
+                # The file first: the event must not announce code the folder does not have yet
+                # (a crash in between is harmless: a resumed run rewrites every file).
+                accepted = self.assembled(atom.file, override=(atom.key, code))
+                self.writer.write_text(atom.file, accepted.text)
+                validated = AtomValidated(payload={"atom": atom.key, "attempts": atom.attempts})
+                with self.write(validated) as connection:
+                    settle_attempt(
+                        connection,
+                        atom,
+                        "passed",
+                        None,
+                        results=passed,
+                        status=status,
+                        code=code,
+                        last_error=None,
+                    )
                 self.levels.setdefault(atom.key, {})[int(Level.ATOM)] = True
-                self.write_file(atom.file)
-                self.publish(AtomValidated(payload={"atom": atom.key, "attempts": atom.attempts}))
                 self.report()
                 return True
             feedback = feedback_for_atom(atom.key, found)
             failed = finding_rows(
                 plan_id=self.state.plan_id, findings=found, atom_ids=ids, run_id=self.run_id
             )
-            settle_attempt(
-                self.engine,
-                atom,
-                "failed",
-                feedback,
-                results=failed,
-                status="pending",
-                last_error=found[0].message,
-            )
-        save_atom(self.engine, atom, status="failed")
-        self.publish(
-            AtomFailed(payload={"atom": atom.key, "error": atom_error(self.findings, atom)})
-        )
+            with self.write() as connection:
+                settle_attempt(
+                    connection,
+                    atom,
+                    "failed",
+                    feedback,
+                    results=failed,
+                    status="pending",
+                    last_error=found[0].message,
+                )
+        error = atom_error(self.findings, atom)
+        with self.write(AtomFailed(payload={"atom": atom.key, "error": error})) as connection:
+            update_atom(connection, atom, status="failed")
         open_review(
             self.engine,
             atom.id,

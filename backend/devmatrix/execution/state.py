@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from sqlalchemy import Connection, Engine, Table, insert, update
+from sqlalchemy import Connection, Engine, Table, bindparam, insert, update
 from sqlmodel import Session, col, select
 
 from devmatrix.errors import NotFoundError
@@ -32,6 +32,14 @@ DONE_STATUSES = frozenset({"validated", "review", "approved"})
 ATOM = cast(Table, Atom.__table__)  # type: ignore[attr-defined]
 ATTEMPT = cast(Table, AtomAttempt.__table__)  # type: ignore[attr-defined]
 RESULT = cast(Table, ValidationResult.__table__)  # type: ignore[attr-defined]
+# Built once and executed with parameters (the columns to set are the parameters' names):
+# building a statement per call cost about as much as its round trip.
+UPDATE_ATOM = update(ATOM).where(ATOM.c.id == bindparam("_atom_id"))
+UPDATE_LATEST_ATTEMPT = update(ATTEMPT).where(
+    ATTEMPT.c.atom_id == bindparam("_atom_id"), ATTEMPT.c.number == bindparam("_number")
+)
+INSERT_ATTEMPT = insert(ATTEMPT)
+INSERT_RESULT = insert(RESULT)
 
 
 @dataclass
@@ -183,57 +191,57 @@ def _atom_state(session: Session, atom: Atom) -> AtomState:
 
 
 def save_atom(engine: Engine, atom: AtomState, **changes: object) -> None:
-    """Write an atom's status, code, confidence or error (and mirror them in memory).
-
-    Core UPDATEs, not ORM loads: these run several times per atom on the hot path.
-    """
+    """Write an atom's status, code, confidence or error (and mirror them in memory)."""
     with engine.begin() as connection:
-        _update_atom(connection, atom, changes)
+        update_atom(connection, atom, **changes)
 
 
-def _update_atom(connection: Connection, atom: AtomState, changes: dict[str, object]) -> None:
+# The hot-path writes below take the caller's connection, so one transaction can hold an atom's
+# state change, its records and the event reporting it. They are Core statements, not ORM loads.
+
+
+def update_atom(connection: Connection, atom: AtomState, **changes: object) -> None:
+    """Write an atom's changed columns in the caller's transaction (and mirror them in memory)."""
     for name, value in changes.items():
         if hasattr(atom, name):
             setattr(atom, name, value)
     values = {**changes, "attempts": atom.attempts, "updated_at": utcnow()}
-    connection.execute(update(ATOM).where(ATOM.c.id == atom.id).values(**values))
+    connection.execute(UPDATE_ATOM, {"_atom_id": atom.id, **values})
 
 
-def record_request(engine: Engine, atom: AtomState, run_id: int, request: dict[str, Any]) -> int:
-    """Store the request of a new model attempt before it is sent; returns the attempt number."""
+def record_request(
+    connection: Connection, atom: AtomState, run_id: int, request: dict[str, Any]
+) -> int:
+    """Store the request of a new model attempt before it is sent, and mark the atom running;
+    returns the attempt number. The request is then the atom's pending one."""
     atom.attempts += 1
-    with engine.begin() as connection:
-        connection.execute(
-            insert(ATTEMPT).values(
-                atom_id=atom.id,
-                run_id=run_id,
-                number=atom.attempts,
-                code="",
-                source="model",
-                outcome="requested",
-                request=request,
-                created_at=utcnow(),
-            )
-        )
-        _update_atom(connection, atom, {"status": "running"})
+    connection.execute(
+        INSERT_ATTEMPT,
+        {
+            "atom_id": atom.id,
+            "run_id": run_id,
+            "number": atom.attempts,
+            "code": "",
+            "source": "model",
+            "outcome": "requested",
+            "request": request,
+            "created_at": utcnow(),
+        },
+    )
+    update_atom(connection, atom, status="running")
     atom.pending_request = request
     return atom.attempts
 
 
-def record_answer(engine: Engine, atom: AtomState, code: str) -> None:
+def record_answer(connection: Connection, atom: AtomState, code: str) -> None:
     """Store the model's code for the latest attempt, before it is validated."""
-    with engine.begin() as connection:
-        connection.execute(
-            update(ATTEMPT)
-            .where(ATTEMPT.c.atom_id == atom.id, ATTEMPT.c.number == atom.attempts)
-            .values(code=code, outcome="generated")
-        )
+    _update_latest_attempt(connection, atom, code=code, outcome="generated")
     atom.pending_request = None
     atom.pending_code, atom.pending_source = code, "model"
 
 
 def settle_attempt(
-    engine: Engine,
+    connection: Connection,
     atom: AtomState,
     outcome: str,
     feedback: str | None,
@@ -242,19 +250,19 @@ def settle_attempt(
     **changes: object,
 ) -> None:
     """Mark the latest attempt passed or failed (with the feedback for the next one), store its
-    validation results and update the atom, in one transaction."""
-    with engine.begin() as connection:
-        connection.execute(
-            update(ATTEMPT)
-            .where(ATTEMPT.c.atom_id == atom.id, ATTEMPT.c.number == atom.attempts)
-            .values(outcome=outcome, feedback=feedback)
-        )
-        if results:
-            connection.execute(insert(RESULT), [_row(r) for r in results])
-        if changes:
-            _update_atom(connection, atom, changes)
+    validation results and update the atom."""
+    _update_latest_attempt(connection, atom, outcome=outcome, feedback=feedback)
+    if results:
+        connection.execute(INSERT_RESULT, [_row(r) for r in results])
+    if changes:
+        update_atom(connection, atom, **changes)
     atom.pending_code = None
     atom.feedback = feedback or ""
+
+
+def _update_latest_attempt(connection: Connection, atom: AtomState, **values: object) -> None:
+    params = {"_atom_id": atom.id, "_number": atom.attempts, **values}
+    connection.execute(UPDATE_LATEST_ATTEMPT, params)
 
 
 def _row(result: ValidationResult) -> dict[str, object]:

@@ -11,7 +11,7 @@ chain, built only when asked, and `to_networkx` for other analyses.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import NamedTuple
@@ -91,13 +91,25 @@ def build_graph(atoms: Sequence[CodeAtom]) -> DependencyGraph:
 
 def graph_from_edges(nodes: Sequence[str], pairs: Sequence[tuple[str, str]]) -> DependencyGraph:
     """Build the graph from (user, used) pairs, e.g. from a planned set of atoms."""
-    # Dependency -> dependents, in first-seen order (the order fixes the unit numbering).
-    dependents: dict[str, dict[str, None]] = {node: {} for node in nodes}
-    for user, used in pairs:
-        dependents.setdefault(used, {})[user] = None
-        dependents.setdefault(user, {})
-    components = _components(dependents)
-    generations = _generations(components, dependents)
+    # Atoms are numbered in first-seen order (the order fixes the unit numbering); a pair may
+    # name an atom `nodes` does not list. Lists of numbers cost a fraction of dicts of ids.
+    number = {node: i for i, node in enumerate(dict.fromkeys(nodes))}
+    names = list(number)
+    dependents: list[list[int]] = [[] for _ in names]
+    for user, used in dict.fromkeys(pairs):
+        if used not in number or user not in number:
+            for atom in (used, user):
+                if atom not in number:
+                    number[atom] = len(names)
+                    names.append(atom)
+                    dependents.append([])
+        dependents[number[used]].append(number[user])
+    found = _components(dependents)
+    components = [
+        (names[members[0]],) if len(members) == 1 else tuple(sorted(names[i] for i in members))
+        for members in found
+    ]
+    generations = _generations(found, dependents)
     order = [u for wave in generations for u in wave]
     renumber = {old: new for new, old in enumerate(order)}
     return DependencyGraph(
@@ -109,30 +121,34 @@ def graph_from_edges(nodes: Sequence[str], pairs: Sequence[tuple[str, str]]) -> 
     )
 
 
-def _components(successors: dict[str, dict[str, None]]) -> list[tuple[str, ...]]:
-    """Strongly connected components (Tarjan, without recursion), each sorted; sinks first."""
-    index: dict[str, int] = {}
-    low: dict[str, int] = {}
-    stack: list[str] = []
-    on_stack: set[str] = set()
-    found: list[tuple[str, ...]] = []
-    for root in successors:
-        if root in index:
+def _components(successors: list[list[int]]) -> list[list[int]]:
+    """Strongly connected components (Tarjan, without recursion); sinks first."""
+    size = len(successors)
+    index = [-1] * size
+    low = [0] * size
+    on_stack = [False] * size
+    stack: list[int] = []
+    found: list[list[int]] = []
+    count = 0
+    for root in range(size):
+        if index[root] >= 0:
             continue
-        index[root] = low[root] = len(index)
+        index[root] = low[root] = count
+        count += 1
         stack.append(root)
-        on_stack.add(root)
-        path: list[tuple[str, Iterable[str]]] = [(root, iter(successors[root]))]
+        on_stack[root] = True
+        path: list[tuple[int, Iterator[int]]] = [(root, iter(successors[root]))]
         while path:
             node, pending = path[-1]
             for nxt in pending:
-                if nxt not in index:
-                    index[nxt] = low[nxt] = len(index)
+                if index[nxt] < 0:
+                    index[nxt] = low[nxt] = count
+                    count += 1
                     stack.append(nxt)
-                    on_stack.add(nxt)
+                    on_stack[nxt] = True
                     path.append((nxt, iter(successors[nxt])))
                     break
-                if nxt in on_stack and index[nxt] < low[node]:
+                if on_stack[nxt] and index[nxt] < low[node]:
                     low[node] = index[nxt]
             else:
                 path.pop()
@@ -142,20 +158,21 @@ def _components(successors: dict[str, dict[str, None]]) -> list[tuple[str, ...]]
                     members = []
                     while True:
                         member = stack.pop()
-                        on_stack.discard(member)
+                        on_stack[member] = False
                         members.append(member)
                         if member == node:
                             break
-                    found.append(tuple(sorted(members)) if len(members) > 1 else (node,))
+                    found.append(members)
     return found
 
 
-def _generations(
-    components: list[tuple[str, ...]], dependents: dict[str, dict[str, None]]
-) -> list[list[int]]:
+def _generations(components: list[list[int]], dependents: list[list[int]]) -> list[list[int]]:
     """Topological generations of the condensed DAG, each sorted: a unit's wave is one past
     the latest wave of the units it uses (Tarjan found dependents first, so go backwards)."""
-    component_of = {atom: i for i, members in enumerate(components) for atom in members}
+    component_of = [0] * len(dependents)
+    for i, members in enumerate(components):
+        for atom in members:
+            component_of[atom] = i
     wave_of = [0] * len(components)
     for unit in range(len(components) - 1, -1, -1):
         later = wave_of[unit] + 1

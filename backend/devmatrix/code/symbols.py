@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import posixpath
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 from devmatrix.code.atoms import CodeAtom, ImportBinding
 from devmatrix.code.languages import PACKAGE_STEMS, SOURCE_EXTENSIONS
@@ -18,6 +18,8 @@ from devmatrix.code.languages import PACKAGE_STEMS, SOURCE_EXTENSIONS
 # Re-exports (`from .mod import f` in `__init__`) are followed this many files deep.
 MAX_REEXPORT_DEPTH = 4
 _BLOCK_KINDS = ("imports", "constants")
+# Marks a module not yet looked up (None is a looked-up module outside the code base).
+_UNKNOWN = "\0"
 
 
 def _module_key(file: str) -> str:
@@ -58,13 +60,27 @@ class SymbolIndex:
         # Lookups depend only on the index, and the same names are looked up from every atom
         # of a file (and re-exports from every importer): each is answered once.
         self._lookups: dict[tuple[str, tuple[str, ...], int], str | None] = {}
-        self._modules: dict[tuple[ImportBinding, str], str | None] = {}
+        self._modules: dict[tuple[str, bool, str], str | None] = {}
         self._answers: dict[str, dict[str, str | None]] = {}
+        self._file_heads: dict[str, set[str]] = {}
         # A name whose head no file defines or imports resolves to nothing (locals, builtins).
         self.heads = {key.partition(".")[0] for table in self.symbols.values() for key in table}
         self.heads.update(
             local.partition(".")[0] for table in self.bindings.values() for local in table
         )
+
+    def file_heads(self, file: str) -> set[str]:
+        """First parts of the names `file` defines or imports: any other name used in the file
+        resolves to nothing, unless a wildcard import may bring it (then every known head)."""
+        heads = self._file_heads.get(file)
+        if heads is None:
+            if self.wildcards.get(file):
+                heads = self.heads
+            else:
+                heads = {key.partition(".")[0] for key in self.symbols.get(file, ())}
+                heads.update(local.partition(".")[0] for local in self.bindings.get(file, ()))
+            self._file_heads[file] = heads
+        return heads
 
     def _bind(self, file: str, imports: Iterable[ImportBinding]) -> None:
         for binding in imports:
@@ -75,14 +91,15 @@ class SymbolIndex:
 
     def module_file(self, binding: ImportBinding, file: str) -> str | None:
         """The file a binding's module refers to, or None when it is outside the code base."""
-        key = (binding, file)
-        if key not in self._modules:
-            self._modules[key] = self._module_file(binding, file)
-        return self._modules[key]
+        # Keyed by what the answer depends on: cheaper to hash than the binding itself.
+        key = (binding.module, binding.is_path, file)
+        found = self._modules.get(key, _UNKNOWN)
+        if found is _UNKNOWN:
+            found = self._modules[key] = self._module_file(binding.module, binding.is_path, file)
+        return found
 
-    def _module_file(self, binding: ImportBinding, file: str) -> str | None:
-        module = binding.module
-        if binding.is_path:
+    def _module_file(self, module: str, is_path: bool, file: str) -> str | None:
+        if is_path:
             if not module.startswith("."):
                 return None  # a package from node_modules
             target = posixpath.normpath(posixpath.join(posixpath.dirname(file), module))
@@ -109,11 +126,11 @@ class SymbolIndex:
         return self._lookups[key]
 
     def _lookup(self, file: str, parts: Sequence[str], depth: int) -> str | None:
-        table = self.symbols.get(file, {})
-        for k in range(min(len(parts), 2), 0, -1):
-            found = table.get(".".join(parts[:k]))
-            if found is not None:
-                return found
+        found = _in_table(self.symbols.get(file, {}), parts)
+        return found if found is not None else self._imported(file, parts, depth)
+
+    def _imported(self, file: str, parts: Sequence[str], depth: int) -> str | None:
+        """Resolve `parts` through the imports of `file` (not what it defines itself)."""
         if depth >= MAX_REEXPORT_DEPTH:
             return None
         found = self._through_imports(file, parts, self.bindings.get(file, {}), depth + 1)
@@ -150,67 +167,94 @@ class SymbolIndex:
             return self.lookup(sub_file, rest, depth) if sub_file and rest else None
         return None
 
-    def resolve(self, atom: CodeAtom, reference: str) -> str | None:
-        """The id of the atom defining what `atom` calls `reference`, or None."""
-        return self.resolver(atom)(reference)
-
-    def resolver(self, atom: CodeAtom) -> Callable[[str], str | None]:
-        """`resolve` for one atom, with what depends on the atom alone worked out once."""
-        prefix = f"{atom.qualified_name}."
-        nested = {d[len(prefix) :] for d in atom.defines if d.startswith(prefix)}
-        nested.discard(atom.qualified_name)
+    def targets(self, atom: CodeAtom) -> list[str]:
+        """The ids the references of `atom` resolve to, in reference order (repeats kept)."""
+        answers = self._file_answers(atom.file, atom.references)
+        nested = self._nested(atom) if len(atom.defines) > 1 else set()
         own: dict[str, ImportBinding] = {}
         if atom.imports and atom.kind not in _BLOCK_KINDS:
             own = {b.local: b for b in atom.imports if b.symbol != "*"}
-        file = atom.file
-        # What the file alone decides, shared by every atom of the file without own imports.
-        answers = self._answers.setdefault(file, {})
-        heads = self.heads
-
-        def resolve(reference: str) -> str | None:
+        if not nested and not own:
+            return [t for t in map(answers.__getitem__, atom.references) if t is not None]
+        # A name whose head the atom's own imports do not bind resolves as in the whole file.
+        own_heads = {local.partition(".")[0] for local in own}
+        found: list[str] = []
+        for reference in atom.references:
             head = reference.partition(".")[0]
             # A nested function shadows a module-level name of the same name.
             if head in nested:
-                return None
-            if own:
-                return self._answer(file, reference, own)
-            if head not in heads:
-                return None
-            if reference not in answers:
-                answers[reference] = self._answer(file, reference, own)
-            return answers[reference]
+                continue
+            if head in own_heads:
+                target = self._answer(atom.file, reference, own)
+            else:
+                target = answers[reference]
+            if target is not None:
+                found.append(target)
+        return found
 
-        return resolve
+    def _file_answers(self, file: str, references: Iterable[str]) -> dict[str, str | None]:
+        """What `references` resolve to in `file` (before an atom's own imports), each name
+        worked out once per file and shared by every atom of the file."""
+        answers = self._answers.setdefault(file, {})
+        unknown = [reference for reference in references if reference not in answers]
+        if unknown:
+            heads = self.file_heads(file)
+            for reference in unknown:
+                answers[reference] = (
+                    self._answer(file, reference, {})
+                    if reference.partition(".")[0] in heads
+                    else None
+                )
+        return answers
+
+    @staticmethod
+    def _nested(atom: CodeAtom) -> set[str]:
+        """Names of the functions nested in `atom`, as `atom`'s body calls them."""
+        prefix = f"{atom.qualified_name}."
+        nested = {d[len(prefix) :] for d in atom.defines if d.startswith(prefix)}
+        nested.discard(atom.qualified_name)
+        return nested
 
     def _answer(self, file: str, reference: str, own: dict[str, ImportBinding]) -> str | None:
         """Resolve in `file` itself, then through the atom's `own` imports, then the file's."""
         parts = reference.split(".")
         local = self.symbols.get(file, {})
-        for k in range(min(len(parts), 2), 0, -1):
-            found = local.get(".".join(parts[:k]))
-            if found is not None:
-                return found
+        found = _in_table(local, parts)
+        if found is not None:
+            return found
         if own:
             found = self._through_imports(file, parts, own, 1)
             if found is not None:
                 return found
-        return None if parts[0] in local else self.lookup(file, parts, 1)
+        # Each (file, name) is answered once, so this step needs no memo of its own.
+        return None if parts[0] in local else self._imported(file, parts, 1)
+
+
+def _in_table(table: dict[str, str], parts: Sequence[str]) -> str | None:
+    """The atom a file defines under `parts` (`C.m` for `C.m.x`, else `C`), or None."""
+    if len(parts) > 1:
+        found = table.get(f"{parts[0]}.{parts[1]}")
+        if found is not None:
+            return found
+    return table.get(parts[0])
 
 
 def resolve_edges(atoms: Sequence[CodeAtom]) -> list[tuple[str, str]]:
-    """Every (user, used) pair of atom ids; a method also uses its class."""
+    """Every (user, used) pair of atom ids, sorted; a method also uses its class."""
     index = SymbolIndex(atoms)
-    edges: set[tuple[str, str]] = set()
     ids = {a.id for a in atoms}
+    # Targets grouped by user: sorting users, then each user's few targets, is cheaper than
+    # sorting every pair.
+    uses: dict[str, set[str]] = {}
     for atom in atoms:
-        resolve = index.resolver(atom)
-        for reference in atom.references:
-            target = resolve(reference)
-            if target is not None and target != atom.id:
-                edges.add((atom.id, target))
+        user = atom.id
+        targets = set(index.targets(atom))
         owner, dot, _ = atom.qualified_name.rpartition(".")
         if dot and atom.kind in ("method", "test", "class"):
             owner_id = index.symbols[atom.file].get(owner)
-            if owner_id is not None and owner_id in ids and owner_id != atom.id:
-                edges.add((atom.id, owner_id))
-    return sorted(edges)
+            if owner_id is not None and owner_id in ids:
+                targets.add(owner_id)
+        targets.discard(user)
+        if targets:
+            uses.setdefault(user, set()).update(targets)
+    return [(user, target) for user in sorted(uses) for target in sorted(uses[user])]

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 
 from devmatrix.events.bus import EventBus
@@ -26,7 +26,7 @@ from devmatrix.execution.state import (
     settle_attempt,
 )
 from devmatrix.storage import migrate
-from devmatrix.storage.db import create_db_engine, session_scope
+from devmatrix.storage.db import autocommit, create_db_engine, session_scope
 from devmatrix.storage.models import Atom, ExecutionRun, MasterPlan
 from devmatrix.validation.findings import Level
 from devmatrix.validation.records import pass_rows
@@ -60,8 +60,10 @@ def _count_writes(engine: Engine, counts: Counter[str]) -> None:
     def statement(*_args: Any) -> None:
         counts["statements"] += 1
 
-    def begin(*_args: Any) -> None:
-        counts["transactions"] += 1
+    def begin(connection: Connection) -> None:
+        # A statement on an autocommit connection is its own transaction: no BEGIN, no COMMIT.
+        if connection.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
+            counts["transactions"] += 1
 
     def counted_ping(dbapi_connection: Any) -> bool:
         counts["pings"] += 1
@@ -122,7 +124,7 @@ def _engine_persistence(url: str, nodes: list[str]) -> Iterator[Persistence]:
             with bus.transaction([AtomStarted(plan_id=plan_id, payload={"atom": atom.key})]) as c:
                 record_request(c, atom, run_id, REQUEST)
             return
-        with engine.begin() as connection:
+        with autocommit(engine) as connection:
             record_answer(connection, atom, CODE)
         passed = pass_rows(plan_id=plan_id, level=Level.ATOM, atom_ids=[atom.id], run_id=run_id)
         validated = AtomValidated(plan_id=plan_id, payload={"atom": atom.key})

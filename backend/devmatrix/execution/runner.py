@@ -40,7 +40,7 @@ from devmatrix.llm.client import LLMClient
 from devmatrix.llm.types import LLMRequest
 from devmatrix.sandbox import SandboxLimits
 from devmatrix.scheduler import Outcome, ScheduleControl, ScheduleHooks, run_schedule
-from devmatrix.storage.db import session_scope
+from devmatrix.storage.db import autocommit, session_scope
 from devmatrix.storage.models import ExecutionRun, utcnow
 from devmatrix.validation.atom_check import AtomContract, check_atom
 from devmatrix.validation.blame import feedback_for_atom
@@ -217,7 +217,7 @@ class PlanRun:
                 record_request(connection, atom, self.run_id, request)
         assert atom.pending_request is not None
         code = await self.ask_model(LLMRequest.model_validate(atom.pending_request))
-        with self.write() as connection:
+        with autocommit(self.engine) as connection:  # one statement: no BEGIN/COMMIT needed
             record_answer(connection, atom, code)
         return code
 

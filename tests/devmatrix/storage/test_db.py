@@ -1,16 +1,19 @@
-"""PostgreSQL connections: pinged on checkout only after sitting idle, and replaced when the server
-closed them meanwhile; a connection in steady use costs no ping round trip."""
+"""Connections: a single statement on an autocommit connection is committed on its own (both
+databases); PostgreSQL connections are pinged on checkout only after sitting idle, and replaced
+when the server closed them meanwhile, so a connection in steady use costs no ping round trip."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine, create_engine, text
 
-from devmatrix.storage import db
-from devmatrix.storage.db import create_db_engine
+from devmatrix.storage import db, migrate
+from devmatrix.storage.db import autocommit, create_db_engine, session_scope
+from devmatrix.storage.models import MasterPlan
 
 
 @pytest.fixture
@@ -32,6 +35,29 @@ def pings(engine: Engine) -> list[int]:
 
     engine.dialect.do_ping = counted  # type: ignore[method-assign]
     return sent
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+def test_a_statement_on_an_autocommit_connection_commits_on_its_own(
+    database: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    url = (
+        f"sqlite:///{tmp_path / 'a.db'}"
+        if database == "sqlite"
+        else str(request.getfixturevalue("postgres_url"))
+    )
+    engine = create_db_engine(url)
+    migrate.upgrade(engine)
+    with session_scope(engine) as session:
+        session.add(MasterPlan(title="before"))
+
+    with autocommit(engine) as connection:
+        connection.execute(text("UPDATE masterplan SET title = 'after'"))
+        with engine.connect() as other:  # another session sees it before this one ends
+            seen = other.execute(text("SELECT title FROM masterplan")).scalar_one()
+
+    assert seen == "after"
+    engine.dispose()
 
 
 def _backend_pid(engine: Engine) -> int:

@@ -5,7 +5,6 @@
  */
 import assert from "node:assert/strict";
 import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import Module from "node:module";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -13,35 +12,9 @@ import { EXTENSION_ROOT, REPO_ROOT, repoPython } from "../repo";
 import { processesUsing } from "../integration/session";
 import type { URI } from "vscode-uri";
 import * as fake from "./fakeVscode";
+import { extensionContext, loadBundle, restarts, statusItem, waitFor, type Extension } from "./harness";
 
 const python = repoPython();
-const BUNDLE = path.join(EXTENSION_ROOT, "dist", "extension.js");
-
-type Extension = { activate(context: unknown): Promise<void>; deactivate(): Promise<void> };
-
-function loadBundle(): Extension {
-  const loader = Module as unknown as { _resolveFilename(request: string, ...rest: unknown[]): string };
-  const resolve = loader._resolveFilename;
-  loader._resolveFilename = function (request: string, ...rest: unknown[]) {
-    return request === "vscode" ? require.resolve("./fakeVscode") : resolve.call(this, request, ...rest);
-  };
-  return require(BUNDLE) as Extension;
-}
-
-async function waitFor<T>(what: string, timeoutMs: number, condition: () => T | undefined | false): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = condition();
-    if (value) return value;
-    if (Date.now() > deadline) {
-      throw new Error(`timed out waiting for ${what}\n${fake.host.output.slice(-30).join("\n")}\n${JSON.stringify(fake.host.messages)}`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-const statusItem = () => fake.host.statusBarItems.find((i) => i.id === "devmatrix.status");
-const restarts = () => fake.host.output.filter((l) => l.includes("(Re)starting the language server"));
 
 describe("the bundled extension activated on a fake VS Code", { skip: python ? false : "no .venv in the repository (run make install)" }, () => {
   let extension: Extension;
@@ -75,19 +48,7 @@ describe("the bundled extension activated on a fake VS Code", { skip: python ? f
   });
 
   it("starts the language server with the interpreter setting and registers every command", async () => {
-    const secrets = new Map<string, string>();
-    const changed = new fake.EventEmitter<{ key: string }>();
-    await extension.activate({
-      subscriptions,
-      extensionUri: fake.Uri.file(EXTENSION_ROOT),
-      extensionPath: EXTENSION_ROOT,
-      secrets: {
-        get: async (k: string) => secrets.get(k),
-        store: async (k: string, v: string) => void (secrets.set(k, v), changed.fire({ key: k })),
-        delete: async (k: string) => void (secrets.delete(k), changed.fire({ key: k })),
-        onDidChange: changed.event,
-      },
-    });
+    await extension.activate(extensionContext(subscriptions));
     assert.ok(fake.host.output.some((l) => l.includes(`Interpreter: ${python} (from setting)`)), fake.host.output.join("\n"));
     const manifest = JSON.parse(readFileSync(path.join(EXTENSION_ROOT, "package.json"), "utf8"));
     for (const { command } of manifest.contributes.commands as Array<{ command: string }>) {

@@ -315,7 +315,58 @@ export const languages = {
   registerCodeActionsProvider: register(),
 };
 
-export const extensions = { getExtension: () => undefined, onDidChange: never, all: [] };
+/**
+ * The Python extension (ms-python.python) as its public API looks to a caller: an active
+ * interpreter per resource, `resolveEnvironment` to its executable, and the change event it fires
+ * when the person picks another interpreter. Installed in the fake with `installExtension`.
+ */
+export class FakePythonExtension {
+  readonly id = "ms-python.python";
+  isActive = false;
+  activations = 0;
+  private readonly changed = new EventEmitter<{ id: string; path: string }>();
+  readonly exports = {
+    ready: Promise.resolve(),
+    environments: {
+      getActiveEnvironmentPath: (_resource?: URI) => ({ id: this.interpreter, path: this.interpreter }),
+      resolveEnvironment: async (environment: { path: string } | string) => ({
+        executable: { uri: URI.file(typeof environment === "string" ? environment : environment.path) },
+      }),
+      onDidChangeActiveEnvironmentPath: this.changed.event,
+    },
+  };
+
+  constructor(public interpreter: string) {}
+
+  async activate(): Promise<typeof this.exports> {
+    this.activations++;
+    this.isActive = true;
+    return this.exports;
+  }
+
+  /** The person selects another interpreter ("Python: Select Interpreter"). */
+  select(interpreter: string): void {
+    this.interpreter = interpreter;
+    this.changed.fire({ id: interpreter, path: interpreter });
+  }
+}
+
+const installed = new Map<string, { id: string }>();
+const extensionsChanged = new EventEmitter<void>();
+
+/** Install an extension in the fake (fires `extensions.onDidChange`, as VS Code does). */
+export function installExtension(extension: { id: string }): void {
+  installed.set(extension.id, extension);
+  extensionsChanged.fire();
+}
+
+export const extensions = {
+  getExtension: (id: string) => installed.get(id),
+  onDidChange: extensionsChanged.event,
+  get all() {
+    return [...installed.values()];
+  },
+};
 
 export const env = {
   appName: "Fake VS Code",

@@ -26,15 +26,7 @@ from devmatrix.execution.checks import (
 )
 from devmatrix.execution.progress import RunSummary
 from devmatrix.execution.review import open_review
-from devmatrix.execution.runner import (
-    PlanRun,
-    ProgressCallback,
-    RunOptions,
-    finish_run_row,
-    heartbeat,
-    run_atoms,
-    start_run_row,
-)
+from devmatrix.execution.runner import PlanRun, ProgressCallback, RunOptions, run_atoms
 from devmatrix.execution.state import load_plan_state, save_atom
 from devmatrix.llm.client import LLMClient
 from devmatrix.planning.versions import ensure_runnable, get_plan
@@ -91,6 +83,46 @@ def latest_run(engine: Engine, plan_id: int) -> ExecutionRun | None:
             .order_by(col(ExecutionRun.id).desc())
             .limit(1)
         ).first()
+
+
+def start_run_row(engine: Engine, plan_id: int, concurrency: int) -> int:
+    """Record that this process now runs the plan."""
+    with session_scope(engine) as session:
+        row = ExecutionRun(
+            plan_id=plan_id,
+            status="running",
+            concurrency=concurrency,
+            pid=os.getpid(),
+            host=socket.gethostname(),
+        )
+        session.add(row)
+        session.flush()
+        assert row.id is not None
+        return row.id
+
+
+def finish_run_row(engine: Engine, run_id: int, status: str, summary: dict[str, object]) -> None:
+    """Record how the run ended."""
+    with session_scope(engine) as session:
+        row = session.get(ExecutionRun, run_id)
+        assert row is not None
+        row.status, row.finished_at, row.summary = status, utcnow(), summary
+        session.add(row)
+
+
+async def heartbeat(engine: Engine, run_id: int, every: float) -> None:
+    """Keep the run's heartbeat fresh so others can tell it is alive."""
+    while True:
+        await asyncio.sleep(every)
+        await asyncio.to_thread(_beat, engine, run_id)
+
+
+def _beat(engine: Engine, run_id: int) -> None:
+    with session_scope(engine) as session:
+        row = session.get(ExecutionRun, run_id)
+        if row is not None:
+            row.heartbeat_at = utcnow()
+            session.add(row)
 
 
 def _claim(engine: Engine, plan_id: int, options: RunOptions) -> int:

@@ -9,8 +9,7 @@ crash is validated instead of asking the model a second time.
 from __future__ import annotations
 
 import asyncio
-import os
-import socket
+from collections import Counter
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -41,7 +40,6 @@ from devmatrix.llm.types import LLMRequest
 from devmatrix.sandbox import SandboxLimits
 from devmatrix.scheduler import Outcome, ScheduleControl, ScheduleHooks, run_schedule
 from devmatrix.storage.db import autocommit, session_scope
-from devmatrix.storage.models import ExecutionRun, utcnow
 from devmatrix.validation.atom_check import AtomContract, check_atom
 from devmatrix.validation.blame import feedback_for_atom
 from devmatrix.validation.findings import Finding, Level
@@ -95,6 +93,10 @@ class PlanRun:
             PurePosixPath(f).parts[0].removesuffix(".py") for f in self.state.files()
         )
         self.progress.total = len(self.state.atoms)
+        # Each atom's dependencies, in edge order: a prompt must not scan every edge of the plan.
+        self.dependencies: dict[str, list[str]] = {key: [] for key in self.state.atoms}
+        for definer, user in self.state.edges:
+            self.dependencies[user].append(definer)
         for atom in self.state.atoms.values():
             if atom.status in DONE_STATUSES and atom.code:
                 self.levels[atom.key] = {int(Level.ATOM): True}  # validated by an earlier process
@@ -122,11 +124,11 @@ class PlanRun:
         """Recount progress from the atoms and hand it to the progress callback."""
         if phase:
             self.progress.phase = phase
-        atoms = self.state.atoms.values()
-        self.progress.done = sum(a.status in DONE_STATUSES for a in atoms)
-        self.progress.running = sum(a.status == "running" for a in atoms)
-        self.progress.in_review = sum(a.status == "review" for a in atoms)
-        self.progress.failed = sum(a.status == "failed" for a in atoms)
+        statuses = Counter(a.status for a in self.state.atoms.values())  # one pass, twice an atom
+        self.progress.done = sum(statuses[status] for status in DONE_STATUSES)
+        self.progress.running = statuses["running"]
+        self.progress.in_review = statuses["review"]
+        self.progress.failed = statuses["failed"]
         if self.on_progress is not None:
             self.on_progress(self.progress)
 
@@ -157,8 +159,8 @@ class PlanRun:
         """The prompt material of an atom from the current state."""
         deps = [
             (d, self.state.atoms[d].code or "")
-            for d, user in self.state.edges
-            if user == atom.key and self.state.atoms[d].code
+            for d in self.dependencies[atom.key]
+            if self.state.atoms[d].code
         ]
         return AtomBrief(
             key=atom.key,
@@ -354,46 +356,6 @@ def schedule_graph(state: PlanState) -> tuple[dict[str, list[str]], list[tuple[s
     units = {names[i]: list(unit) for i, unit in enumerate(graph.units)}
     edges = [(names[a], names[b]) for a, b in graph.unit_edges]
     return units, edges
-
-
-def start_run_row(engine: Engine, plan_id: int, concurrency: int) -> int:
-    """Record that this process now runs the plan."""
-    with session_scope(engine) as session:
-        row = ExecutionRun(
-            plan_id=plan_id,
-            status="running",
-            concurrency=concurrency,
-            pid=os.getpid(),
-            host=socket.gethostname(),
-        )
-        session.add(row)
-        session.flush()
-        assert row.id is not None
-        return row.id
-
-
-def finish_run_row(engine: Engine, run_id: int, status: str, summary: dict[str, object]) -> None:
-    """Record how the run ended."""
-    with session_scope(engine) as session:
-        row = session.get(ExecutionRun, run_id)
-        assert row is not None
-        row.status, row.finished_at, row.summary = status, utcnow(), summary
-        session.add(row)
-
-
-async def heartbeat(engine: Engine, run_id: int, every: float) -> None:
-    """Keep the run's heartbeat fresh so others can tell it is alive."""
-    while True:
-        await asyncio.sleep(every)
-        await asyncio.to_thread(_beat, engine, run_id)
-
-
-def _beat(engine: Engine, run_id: int) -> None:
-    with session_scope(engine) as session:
-        row = session.get(ExecutionRun, run_id)
-        if row is not None:
-            row.heartbeat_at = utcnow()
-            session.add(row)
 
 
 async def run_atoms(run: PlanRun) -> dict[str, str]:

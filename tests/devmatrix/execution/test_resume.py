@@ -24,6 +24,9 @@ from .test_run import FIXTURES, devmatrix, scripted_env
 # monotonic, so a resumed run may already be past one: it is then killed as soon as it starts.
 KILL_POINTS = {
     "run started": "SELECT 1",
+    # The atom's start, its stored request and its event are one transaction; the model call
+    # follows it, so a kill here may land with a request sent but not answered.
+    "a request stored": "SELECT count(*) FROM atom_attempt",
     "first atom validated": "SELECT count(*) FROM atom WHERE status = 'validated'",
     "an attempt failed": "SELECT count(*) FROM atom_attempt WHERE outcome = 'failed'",
     "all atoms generated, checks running": (

@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
 from devmatrix.llm.types import LLMRequest, LLMResponse
-from devmatrix.storage.db import session_scope
+from devmatrix.storage.db import autocommit, session_scope
 from devmatrix.storage.models import LLMCacheEntry, UsageRecord, utcnow
 
 
@@ -71,13 +71,13 @@ class DatabaseCache:
         self.ttl = timedelta(seconds=ttl_seconds)
 
     def get(self, key: str) -> LLMResponse | None:
-        with session_scope(self.engine) as session:
-            entry = session.exec(
-                select(LLMCacheEntry).where(
-                    col(LLMCacheEntry.key) == key, col(LLMCacheEntry.expires_at) > utcnow()
-                )
-            ).first()
-            return None if entry is None else LLMResponse.model_validate_json(entry.response_json)
+        query = select(LLMCacheEntry.response_json).where(
+            col(LLMCacheEntry.key) == key, col(LLMCacheEntry.expires_at) > utcnow()
+        )
+        # One SELECT as its own transaction: no BEGIN/COMMIT round trips on every model call.
+        with autocommit(self.engine) as connection:
+            found = connection.execute(query).scalars().first()
+        return None if found is None else LLMResponse.model_validate_json(found)
 
     def put(self, key: str, response: LLMResponse, usage: UsageRecord) -> None:
         now = utcnow()

@@ -16,6 +16,7 @@ from lsprotocol import types
 DEFINITION = re.compile(r"^([ \t]*)(?:async[ \t]+def|def|class)[ \t]+([A-Za-z_]\w*)")
 CONSTANT = re.compile(r"^([A-Z_][A-Z0-9_]*)[ \t]*(?::[^=]*)?=")
 IMPORT = re.compile(r"^(?:from[ \t]+\S+[ \t]+import[ \t]|import[ \t])")
+DOCSTRING_START = re.compile(r"^[rRuU]?(\"\"\"|''')")
 CLOSERS = ("#", ")", "]", "}")
 
 Extent = tuple[int, int]  # first and last line (0-based, inclusive)
@@ -114,7 +115,9 @@ def symbol_extents(lines: list[str]) -> dict[str, Extent]:
 
 
 def import_header(lines: list[str]) -> tuple[int, frozenset[str]]:
-    """The line after the file's leading imports, and those import lines (stripped)."""
+    """The line after the file's leading imports (with none, after its leading comments and
+    docstring: a shebang, an encoding line or a licence header stays first), and those import
+    lines (stripped)."""
     last = -1
     for number, line in enumerate(lines[:200]):
         if IMPORT.match(line):
@@ -122,7 +125,25 @@ def import_header(lines: list[str]) -> tuple[int, frozenset[str]]:
         elif line.strip() and not line.startswith(("#", '"""', "'''")) and last >= 0:
             break
     present = frozenset(line.strip() for line in lines[: last + 201] if IMPORT.match(line))
-    return last + 1, present
+    return (last + 1 if last >= 0 else _preamble_end(lines)), present
+
+
+def _preamble_end(lines: list[str]) -> int:
+    """The line after the leading comment lines and the module docstring, if any."""
+    end = number = 0
+    while number < len(lines) and (not lines[number].strip() or lines[number].startswith("#")):
+        number += 1
+        end = number if lines[number - 1].strip() else end
+    opened = DOCSTRING_START.match(lines[number]) if number < len(lines) else None
+    if opened is None:
+        return end
+    quote, rest = opened.group(1), lines[number][opened.end() :]
+    while quote not in rest:
+        number += 1
+        if number >= len(lines):
+            return end  # an unterminated docstring: the file does not parse; keep to the top
+        rest = lines[number]
+    return number + 1
 
 
 def _decorated_start(lines: list[str], number: int) -> int:

@@ -3,6 +3,7 @@ it, append it otherwise, add the imports it needs, and create files that do not 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from lsprotocol import types
@@ -10,6 +11,8 @@ from lsprotocol import types
 from devmatrix_lsp.atoms import AtomView
 from devmatrix_lsp.documents import split_imports
 from devmatrix_lsp.placement import Placement
+
+DEFINITION = re.compile(r"^(?:@|def\s|class\s|async\s+def\s)")
 
 
 class NoCode(ValueError):
@@ -98,6 +101,9 @@ def _in_place(
     place: Placement, file: str, lines: list[str], atoms: list[AtomView]
 ) -> list[types.TextEdit]:
     at, present = place.header(file)
+    before, after = "", ""
+    if not present:
+        at, before, after = _first_imports_slot(lines, at)
     imports: list[str] = []
     replaced: list[tuple[int, int, str]] = []
     appended: list[str] = []
@@ -116,10 +122,35 @@ def _in_place(
             body, import_text = import_text + "\n\n" + body, ""
         edits.append(_replace_lines(lines, first, last, body))
     if import_text:
-        edits.append(_edit(at, 0, at, 0, import_text + ("\n" if at == 0 and lines else "")))
+        import_text = before + import_text + after
+        if appended and at >= len(lines):  # both at the end of the file: one edit, in order
+            import_text = import_text.rstrip("\n") + "\n\n\n" + "\n\n".join(appended)
+            appended = []
+        edits.append(_insert(lines, at, import_text))
     if appended:
         edits.append(_append(lines, appended))
     return edits
+
+
+def _first_imports_slot(lines: list[str], at: int) -> tuple[int, str, str]:
+    """Where a file's first imports go and what sets them apart: after a leading comment or
+    docstring and the blank lines below it (one blank line when there are none), and before the
+    code, two blank lines above a definition and one above anything else."""
+    below = at
+    while below < len(lines) and not lines[below].strip():
+        below += 1
+    before = "\n" if below == at and at > 0 else ""
+    after = "" if below >= len(lines) else "\n\n" if DEFINITION.match(lines[below]) else "\n"
+    return below, before, after
+
+
+def _insert(lines: list[str], at: int, text: str) -> types.TextEdit:
+    """Insert `text` at the start of line `at`; past the end of a file whose last line has no
+    newline, after a newline that ends that line."""
+    if at >= len(lines) and lines and not lines[-1].endswith("\n"):
+        end = len(lines) - 1
+        return _edit(end, len(lines[end]), end, len(lines[end]), "\n" + text)
+    return _edit(at, 0, at, 0, text)
 
 
 def _replace_lines(lines: list[str], first: int, last: int, body: str) -> types.TextEdit:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from lsprotocol import types
 from pygls.uris import from_fs_path
 
@@ -48,6 +49,43 @@ def test_appends_a_symbol_the_file_lacks(tmp_path: Path) -> None:
         "from calc.ops import add\n\nX = 1\n\n\ndef mul(a, b):\n"
         "    return sum(add(0, a) for _ in range(b))\n"
     )
+
+
+MUL_DEF = "def mul(a, b):\n    return sum(add(0, a) for _ in range(b))\n"
+ADD_IMPORT = "from calc.ops import add\n"
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        # A leading comment (shebang, licence, title) stays first; the imports follow it.
+        ("# calc: multiply\n\n", f"# calc: multiply\n\n{ADD_IMPORT}\n\n{MUL_DEF}"),
+        (
+            "#!/usr/bin/env python\n# -*- coding: utf-8 -*-\n",
+            f"#!/usr/bin/env python\n# -*- coding: utf-8 -*-\n\n{ADD_IMPORT}\n\n{MUL_DEF}",
+        ),
+        # So does a module docstring, one line or several.
+        ('"""Multiply."""\n', f'"""Multiply."""\n\n{ADD_IMPORT}\n\n{MUL_DEF}'),
+        (
+            '"""Multiply.\n\nBy repeated addition.\n"""\n\nX = 1\n',
+            f'"""Multiply.\n\nBy repeated addition.\n"""\n\n{ADD_IMPORT}\nX = 1\n\n\n{MUL_DEF}',
+        ),
+        # Code at the top: the imports go above it, two blank lines above a definition.
+        ("X = 1\n", f"{ADD_IMPORT}\nX = 1\n\n\n{MUL_DEF}"),
+        ("# c\n\ndef mul(a, b):\n    return a\n", f"# c\n\n{ADD_IMPORT}\n\n{MUL_DEF}"),
+        # A file ending without a newline after its comment.
+        ("# calc", f"# calc\n\n{ADD_IMPORT}\n\n{MUL_DEF}"),
+    ],
+)
+def test_first_imports_go_after_leading_comments_and_docstring(
+    tmp_path: Path, before: str, after: str
+) -> None:
+    path = tmp_path / "calc" / "mul.py"
+    path.parent.mkdir()
+    path.write_text(before, encoding="utf-8")
+    place = Placement(tmp_path, DocumentStore())
+    apply_edit(atoms_edit(place, "calc/mul.py", [_atom("mul", MUL)], EditSupport()).edit)
+    assert path.read_text(encoding="utf-8") == after
 
 
 def test_a_new_file_is_created_by_the_client_or_the_server(tmp_path: Path) -> None:

@@ -115,7 +115,7 @@ class PlanRun:
         Change and events commit together, and each transaction costs a BEGIN and a COMMIT, so
         an atom's step is written as one.
         """
-        if self.bus is None:
+        if self.bus is None or not events:
             return self.engine.begin()
         ids = {"plan_id": self.state.plan_id, "team_id": self.state.team_id}
         return self.bus.transaction([event.model_copy(update=ids) for event in events])
@@ -196,7 +196,7 @@ class PlanRun:
         return build_request(self.brief(atom)).model_dump(mode="json")
 
     def start(self, atom: AtomState, limit: int) -> None:
-        """Mark the atom running and store the request of its first attempt, with the
+        """Mark the atom running and store the request of its next attempt, with the
         AtomStarted event, in one transaction. An answer or a request that survived a crash
         is used as it is instead."""
         fresh = atom.pending_code is None and atom.pending_request is None

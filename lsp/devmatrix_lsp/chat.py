@@ -124,10 +124,12 @@ async def _stream_turn(ls: DevMatrixLanguageServer, conversation: int, message: 
                 elif event == "done":
                     reply = data
     except asyncio.CancelledError:
-        if not stopped or reading is None:
+        pieces.flush()
+        if not stopped or reading is None:  # the request itself was cancelled ($/cancelRequest)
+            if progress is not None:
+                progress.end("Cancelled; the backend still saves the answer.")
             raise
         reading.uncancel()  # the editor's stop, consumed here; the turn ends with an error
-        pieces.flush()
         if progress is not None:
             progress.end("Stopped; the backend still saves the answer.")
         raise JsonRpcRequestCancelled(

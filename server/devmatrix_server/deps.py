@@ -7,20 +7,22 @@ and read ids through `get_in_team`, so an object of another team is simply "not 
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import Engine
+from sqlalchemy import Engine, bindparam
 from sqlmodel import Session, col, select
+from starlette.concurrency import run_in_threadpool
 
 from devmatrix.config import Settings
 from devmatrix.errors import NotFoundError
 from devmatrix.storage.models import AuthSession, Role, User
 from devmatrix_server.accounts import ROLES
 from devmatrix_server.errors import AuthenticationFailed, PermissionDenied
+from devmatrix_server.loop_reads import loop_reads
 from devmatrix_server.schemas.users import RoleName
 from devmatrix_server.security import tokens
 from devmatrix_server.security.jwt import decode_token
@@ -35,17 +37,28 @@ bearer = HTTPBearer(
 )
 
 
-def get_settings_dep(request: Request) -> Settings:
+async def get_settings_dep(request: Request) -> Settings:
     """The settings the app was built with."""
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    """A database session for one request; persistence functions commit their own writes."""
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """A database session for one request; persistence functions commit their own writes.
+
+    Opening a session touches no connection, so it costs no trip to a worker thread; the route's
+    first query takes one. Handing a connection back ends its transaction: over the network
+    (PostgreSQL) that waits for the server, so it goes to a worker thread, not the event loop.
+    """
     engine: Engine = request.app.state.engine
-    with Session(engine, expire_on_commit=False) as session:
+    session = Session(engine, expire_on_commit=False)
+    try:
         yield session
+    finally:
+        if session.in_transaction() and engine.dialect.name != "sqlite":
+            await run_in_threadpool(session.close)
+        else:
+            session.close()
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
@@ -74,11 +87,45 @@ class Caller:
         return self.user.team_id
 
 
+# One query for a login session's revocation, its user and role: it runs on every authenticated
+# request, so the statement is built once (building it cost as much as running it).
+_SESSION_CALLER = (
+    select(col(AuthSession.revoked_at), User, Role)
+    .join(User, col(User.id) == col(AuthSession.user_id))
+    .join(Role, col(Role.id) == col(User.role_id))
+    .where(col(AuthSession.id) == bindparam("sid"))
+)
+
+
+async def current_caller(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Caller:
+    """The authenticated caller of a request (see `get_caller`).
+
+    An access token's session is read through `LoopReads` (on the event loop for SQLite); a
+    personal access token in a worker thread, since using one may record when it was last used.
+    """
+    settings: Settings = request.app.state.settings
+    if credentials is not None and credentials.credentials.startswith(tokens.PREFIX):
+        return await run_in_threadpool(_caller_in_thread, request, settings, credentials)
+    return await loop_reads(request.app.state).run(
+        lambda session: get_caller(request, session, settings, credentials)
+    )
+
+
+def _caller_in_thread(
+    request: Request, settings: Settings, credentials: HTTPAuthorizationCredentials
+) -> Caller:
+    with Session(request.app.state.engine, expire_on_commit=False) as session:
+        return get_caller(request, session, settings, credentials)
+
+
 def get_caller(
     request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    session: Session,
+    settings: Settings,
+    credentials: HTTPAuthorizationCredentials | None,
 ) -> Caller:
     """Authenticate the Bearer credential: a JWT access token or a personal access token."""
     if credentials is None or credentials.scheme.lower() != "bearer":
@@ -97,20 +144,15 @@ def get_caller(
         )
     else:
         claims = decode_token(settings, raw, purpose="access")
-        # One query for session, user and role: this runs on every authenticated request.
-        found = session.exec(
-            select(AuthSession, User, Role)
-            .join(User, col(User.id) == col(AuthSession.user_id))
-            .join(Role, col(Role.id) == col(User.role_id))
-            .where(AuthSession.id == str(claims.get("sid", "")))
-        ).first()
-        if found is None or found[0].revoked_at is not None:
+        sid = str(claims.get("sid", ""))
+        found = session.exec(_SESSION_CALLER, params={"sid": sid}).first()
+        if found is None or found[0] is not None:
             raise AuthenticationFailed("The session was ended.", "Log in again.")
-        auth, user, role = found
+        _, user, role = found
         if str(user.id) != claims["sub"]:
             raise AuthenticationFailed("The token does not match its session.", "Log in again.")
         role_name = _active_role(user, role)
-        caller = Caller(user, role_name, tokens.allowed_scopes(role_name), session_id=auth.id)
+        caller = Caller(user, role_name, tokens.allowed_scopes(role_name), session_id=sid)
     request.state.user_id = caller.user_id
     request.state.team_id = caller.team_id
     return caller
@@ -126,10 +168,10 @@ def _active_role(user: User, role: Role) -> RoleName:
     return role.name  # type: ignore[return-value]
 
 
-CurrentUser = Annotated[Caller, Depends(get_caller)]
+CurrentUser = Annotated[Caller, Depends(current_caller)]
 
 
-def require_method_access(request: Request, caller: CurrentUser) -> Caller:
+async def require_method_access(request: Request, caller: CurrentUser) -> Caller:
     """Reads need the `read` scope; anything else needs `write` and a role other than viewer."""
     if request.method in READ_METHODS:
         if "read" not in caller.scopes:
@@ -148,7 +190,7 @@ def require_method_access(request: Request, caller: CurrentUser) -> Caller:
 MemberAccess = Annotated[Caller, Depends(require_method_access)]
 
 
-def require_admin(request: Request, caller: MemberAccess, settings: SettingsDep) -> Caller:
+async def require_admin(request: Request, caller: MemberAccess, settings: SettingsDep) -> Caller:
     """Admin role (and `admin` scope for tokens), from an allowed address when a list is set."""
     if caller.role != "admin" or "admin" not in caller.scopes:
         raise PermissionDenied(
@@ -168,7 +210,7 @@ def require_admin(request: Request, caller: MemberAccess, settings: SettingsDep)
 AdminUser = Annotated[Caller, Depends(require_admin)]
 
 
-def require_login_session(caller: CurrentUser) -> Caller:
+async def require_login_session(caller: CurrentUser) -> Caller:
     """Account security (2FA, tokens) is changed from a login session, never with a token."""
     if caller.session_id is None:
         raise PermissionDenied(
@@ -205,7 +247,7 @@ def get_in_team(
     """
     obj = session.get(model, object_id)
     if obj is None or getattr(obj, "team_id", None) != caller.team_id:
-        raise NotFoundError(f"{what} {object_id} does not exist.", "Check the id.")
+        raise not_found(what, object_id)
     return obj
 
 
@@ -215,5 +257,10 @@ def get_owned(
     """Load `model` #`object_id` if the caller owns it (`user_id`); otherwise "not found"."""
     obj = session.get(model, object_id)
     if obj is None or getattr(obj, "user_id", None) != caller.user_id:
-        raise NotFoundError(f"{what} {object_id} does not exist.", "Check the id.")
+        raise not_found(what, object_id)
     return obj
+
+
+def not_found(what: str, object_id: Any) -> NotFoundError:
+    """The one answer for a missing object and for another team's (or user's) object."""
+    return NotFoundError(f"{what} {object_id} does not exist.", "Check the id.")

@@ -205,10 +205,10 @@ def install_ops(app: FastAPI, settings: Settings) -> None:
     install_security_webhooks(settings, engine)
     install_metrics(app, app.state.event_bus, engine)
     app.include_router(events.router)
-    _close_bus_on_shutdown(app)
+    _close_on_shutdown(app)
 
 
-def _close_bus_on_shutdown(app: FastAPI) -> None:
+def _close_on_shutdown(app: FastAPI) -> None:
     inner = app.router.lifespan_context
 
     @contextlib.asynccontextmanager
@@ -216,5 +216,8 @@ def _close_bus_on_shutdown(app: FastAPI) -> None:
         async with inner(target) as state:
             yield state
         app.state.event_bus.close()
+        reads = getattr(app.state, "reads", None)
+        if reads is not None:
+            reads.close()
 
     app.router.lifespan_context = lifespan

@@ -3,17 +3,39 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, status
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
 from devmatrix.execution.pipeline import run_state
-from devmatrix.storage.models import ExecutionRun
-from devmatrix_server.deps import Caller, MemberAccess, ObjectId, SessionDep
+from devmatrix.storage.models import ExecutionRun, MasterPlan
+from devmatrix_server.deps import Caller, MemberAccess, ObjectId, SessionDep, not_found
+from devmatrix_server.loop_reads import loop_reads
 from devmatrix_server.routes.plans import team_plan
 from devmatrix_server.routes.usage import enforce_quota
 from devmatrix_server.runs import RunRegistry, run_registry
 from devmatrix_server.schemas.execution import RunStatus
 
 router = APIRouter(prefix="/api/v1/plans", tags=["execution"])
+
+
+# A plan's team and its latest run in one query: the status route is the one clients poll.
+_LATEST_RUN = (
+    select(col(MasterPlan.team_id), ExecutionRun)
+    .select_from(MasterPlan)
+    .outerjoin(ExecutionRun, col(ExecutionRun.plan_id) == col(MasterPlan.id))
+    .where(col(MasterPlan.id) == bindparam("plan_id"))
+    .order_by(col(ExecutionRun.id).desc())
+    .limit(1)
+)
+
+
+def latest_team_run(session: Session, plan_id: int, caller: Caller) -> ExecutionRun | None:
+    """The latest run of a plan of the caller's team (None before its first run)."""
+    found = session.exec(_LATEST_RUN, params={"plan_id": plan_id}).first()
+    if found is None or found[0] != caller.team_id:
+        raise not_found("Plan", plan_id)
+    run: ExecutionRun | None = found[1]
+    return run
 
 
 def run_status(registry: RunRegistry, session: Session, plan_id: int) -> RunStatus:
@@ -25,6 +47,11 @@ def run_status(registry: RunRegistry, session: Session, plan_id: int) -> RunStat
         .order_by(col(ExecutionRun.id).desc())
         .limit(1)
     ).first()
+    return status_of(registry, plan_id, run)
+
+
+def status_of(registry: RunRegistry, plan_id: int, run: ExecutionRun | None) -> RunStatus:
+    """`run` (the plan's latest) as the API shows it, with what this server knows of it live."""
     active = registry.active(plan_id)
     if run is None or run.id is None:
         return RunStatus(plan_id=plan_id, status="starting" if active else "idle")
@@ -55,12 +82,13 @@ def start_run(request: Request, session: Session, plan_id: int, caller: Caller) 
 
 
 @router.get("/{plan_id}/execution", response_model=RunStatus)
-def read_status(
-    plan_id: ObjectId, request: Request, caller: MemberAccess, session: SessionDep
-) -> RunStatus:
+async def read_status(plan_id: ObjectId, request: Request, caller: MemberAccess) -> RunStatus:
     """The plan's latest run: status (`stalled` when its process died), counts, cost."""
-    team_plan(session, plan_id, caller)
-    return run_status(run_registry(request.app.state), session, plan_id)
+    # Clients poll this route: one query, through LoopReads (no worker-thread trip on SQLite).
+    run = await loop_reads(request.app.state).run(
+        lambda session: latest_team_run(session, plan_id, caller)
+    )
+    return status_of(run_registry(request.app.state), plan_id, run)
 
 
 @router.post(

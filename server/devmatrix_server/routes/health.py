@@ -35,7 +35,7 @@ class Ready(BaseModel):
 
 
 @router.get("/live", response_model=Live, summary="The process is up")
-def live() -> Live:
+async def live() -> Live:
     """Answer as long as the process serves requests."""
     return Live()
 

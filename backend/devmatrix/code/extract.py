@@ -39,7 +39,7 @@ class FileAtoms:
     dropped: int = 0
 
 
-@dataclass
+@dataclass(slots=True)
 class _Draft:
     """An atom being built; `parent` indexes the enclosing draft (a class for a method)."""
 
@@ -59,17 +59,17 @@ def extract_atoms(file: str, source: bytes, spec: LanguageSpec) -> FileAtoms:
     """Parse `source` (the content of `file`, a relative path) and cut it into atoms."""
     lang = compiled(spec)
     root = _parser_for(spec).parse(source).root_node
-    cursor = QueryCursor(lang.structure)
-    cursor.set_max_start_depth(STRUCTURE_DEPTH)
-    structure = cursor.captures(root)
+    structure = _structure(lang, root)
     drafts = _definitions(structure, source, lang.tests)
-    atoms = _with_blocks(drafts, structure, source)
+    atoms = _with_blocks(drafts, structure)
     seg_starts, seg_owner = _segments(atoms)
+    _merge_defines(drafts, atoms, seg_starts, seg_owner)
     _attach_constants(atoms, structure, source, seg_starts, seg_owner)
-    names, imports = _references(lang, root, source, len(atoms), seg_starts, seg_owner)
-    prefixes = tuple(f"{word}." for word in lang.receivers)
+    # Most files are ASCII: slicing the decoded text then gives names without a decode each.
+    text = source.decode("ascii") if source.isascii() else None
+    names, imports = _references(lang, root, source, text, len(atoms), seg_starts, seg_owner)
     built = [
-        _finish(file, draft, atoms, source, names[i], imports[i], lang.receivers, prefixes)
+        _finish(file, draft, source, text, names[i], imports[i], lang.receivers)
         for i, draft in enumerate(atoms)
     ]
     lines = source.count(b"\n") + (1 if source and not source.endswith(b"\n") else 0)
@@ -81,6 +81,18 @@ def extract_atoms(file: str, source: bytes, spec: LanguageSpec) -> FileAtoms:
     )
     first = min((row for _, _, row in errors), default=root.start_point.row + 1)
     return FileAtoms(kept, lines, error_line=first, dropped=len(built) - len(kept))
+
+
+def _structure(lang: CompiledLanguage, root: Node) -> Captures:
+    """Captures of the definitions query (shallow) and of the statements query (at the root)."""
+    cursor = QueryCursor(lang.structure)
+    cursor.set_max_start_depth(STRUCTURE_DEPTH)
+    structure = cursor.captures(root)
+    cursor = QueryCursor(lang.statements)
+    cursor.set_max_start_depth(0)
+    for capture, nodes in cursor.captures(root).items():
+        structure[capture] = structure.get(capture, []) + nodes
+    return structure
 
 
 def _in_source_order(nodes: Iterable[Node]) -> list[Node]:
@@ -142,7 +154,7 @@ def _definitions(structure: Captures, source: bytes, tests: re.Pattern[str] | No
     return drafts
 
 
-def _with_blocks(drafts: list[_Draft], structure: Captures, source: bytes) -> list[_Draft]:
+def _with_blocks(drafts: list[_Draft], structure: Captures) -> list[_Draft]:
     """Decide which definitions are atoms and group remaining top-level statements into blocks."""
     roots = {(d.start, d.end): i for i, d in enumerate(drafts) if d.parent < 0}
     skipped = {n.start_byte for n in structure.get("statement.skip", ())}
@@ -153,6 +165,7 @@ def _with_blocks(drafts: list[_Draft], structure: Captures, source: bytes) -> li
     )
     top: set[int] = set()
     blocks: list[_Draft] = []
+    counts = {"imports": 0, "constants": 0}
     run_open = False  # a definition between two statements ends the run of statements
     for node in statements:
         span = (node.start_byte, node.end_byte)
@@ -164,18 +177,20 @@ def _with_blocks(drafts: list[_Draft], structure: Captures, source: bytes) -> li
         if run_open and blocks[-1].kind == kind:
             blocks[-1].end, blocks[-1].end_line = span[1], node.end_point.row + 1
             continue
-        blocks.append(_block(node, kind, blocks))
+        counts[kind] += 1
+        blocks.append(_block(node, kind, counts[kind]))
         run_open = True
     for index, draft in enumerate(drafts):
         parent = drafts[draft.parent] if draft.parent >= 0 else None
         # Parents sort before their children, so `parent.atom` is already decided.
         draft.atom = index in top or (parent is not None and parent.atom and parent.kind == "class")
-    return _merge(drafts, blocks)
+    # Atoms in source order.
+    return sorted([d for d in drafts if d.atom] + blocks, key=lambda d: (d.start, -d.end))
 
 
-def _block(node: Node, kind: str, blocks: list[_Draft]) -> _Draft:
-    same = sum(1 for b in blocks if b.kind == kind)
-    name = f"<{kind}>" if same == 0 else f"<{kind}#{same + 1}>"
+def _block(node: Node, kind: str, number: int) -> _Draft:
+    """The `number`th block of `kind` in the file, starting at `node`."""
+    name = f"<{kind}>" if number == 1 else f"<{kind}#{number}>"
     return _Draft(
         start=node.start_byte,
         end=node.end_byte,
@@ -187,10 +202,10 @@ def _block(node: Node, kind: str, blocks: list[_Draft]) -> _Draft:
     )
 
 
-def _merge(drafts: list[_Draft], blocks: list[_Draft]) -> list[_Draft]:
-    """Atoms in source order; definitions that are not atoms are recorded by their owner."""
-    atoms = sorted([d for d in drafts if d.atom] + blocks, key=lambda d: (d.start, -d.end))
-    seg_starts, seg_owner = _segments(atoms)
+def _merge_defines(
+    drafts: list[_Draft], atoms: list[_Draft], seg_starts: list[int], seg_owner: list[int]
+) -> None:
+    """An atom defines its own name; definitions that are not atoms are recorded by their owner."""
     for draft in drafts:
         if draft.atom:
             draft.defines.insert(0, draft.qualified)
@@ -198,7 +213,6 @@ def _merge(drafts: list[_Draft], blocks: list[_Draft]) -> list[_Draft]:
         owner = _owner(draft.start, seg_starts, seg_owner)
         if owner >= 0:
             atoms[owner].defines.append(draft.qualified)
-    return atoms
 
 
 def _segments(atoms: list[_Draft]) -> tuple[list[int], list[int]]:
@@ -265,6 +279,7 @@ def _references(
     lang: CompiledLanguage,
     root: Node,
     source: bytes,
+    text: str | None,
     count: int,
     seg_starts: list[int],
     seg_owner: list[int],
@@ -273,20 +288,19 @@ def _references(
     captures = QueryCursor(lang.references).captures(root)
     names: list[set[str]] = [set() for _ in range(count)]
     adds = [found.add for found in names]
-    # Most files are ASCII: slicing the decoded text then gives names without a decode each.
-    text = source.decode("ascii") if source.isascii() else None
-    size = len(source)
     chain = _CHAIN.match
-    owner_at = _owner_map(size, seg_starts, seg_owner)
+    owner_at = _owner_map(len(source), seg_starts, seg_owner)
+    # The byte before and after a name, with no bounds check: `before[i]` is `source[i - 1]`.
+    before, after = b"\0" + source, source + b"\0"
     for node in captures.get("name.reference", ()):
         start = node.start_byte
-        if start and source[start - 1] == _DOT:
+        if before[start] == _DOT:
             continue  # a member: read with the head of its chain
         owner = owner_at[start]
         if owner < 0:
             continue
         end = node.end_byte
-        if end < size and source[end] == _DOT:
+        if after[end] == _DOT:
             found = chain(source, end)
             if found is not None:
                 end = found.end()
@@ -295,17 +309,20 @@ def _references(
         else:
             adds[owner](source[start:end].decode("utf-8", "replace"))
     imports: list[list[ImportBinding]] = [[] for _ in range(count)]
-    for node in _in_source_order(captures.get("import", ())):
-        owner = _owner(node.start_byte, seg_starts, seg_owner)
-        if owner >= 0:
-            imports[owner].extend(_bindings(lang, node, source))
+    statements = captures.get("import")
+    if statements:
+        cursor = QueryCursor(lang.imports)
+        for node in _in_source_order(statements):
+            owner = _owner(node.start_byte, seg_starts, seg_owner)
+            if owner >= 0:
+                imports[owner].extend(_bindings(cursor, node, source))
     return names, imports
 
 
-def _bindings(lang: CompiledLanguage, statement: Node, source: bytes) -> list[ImportBinding]:
-    """One binding per match of the imports query on one import statement."""
+def _bindings(cursor: QueryCursor, statement: Node, source: bytes) -> list[ImportBinding]:
+    """One binding per match of the imports query (`cursor`) on one import statement."""
     found: list[ImportBinding] = []
-    matches = QueryCursor(lang.imports).matches(statement)
+    matches = cursor.matches(statement)
     # Bindings in source order: a later import of the same local name wins.
     matches.sort(key=lambda m: (max(n.start_byte for ns in m[1].values() for n in ns), m[0]))
     for _, match in matches:
@@ -332,39 +349,55 @@ def _bindings(lang: CompiledLanguage, statement: Node, source: bytes) -> list[Im
 def _finish(
     file: str,
     draft: _Draft,
-    atoms: list[_Draft],
     source: bytes,
+    text: str | None,
     names: set[str],
     imports: list[ImportBinding],
     receivers: frozenset[str],
-    receiver_prefixes: tuple[str, ...],
 ) -> CodeAtom:
     """Freeze a draft; `self.x` in a class member becomes `Class.x` so resolution needs no language."""
-    owner_class = draft.qualified.rpartition(".")[0] if draft.kind in ("method", "test") else ""
-    references = names
-    own = [n for n in names if n in receivers or n.startswith(receiver_prefixes)]
+    references = sorted(names)
+    own = _receiver_names(references, receivers)
     if own:
-        references = names.difference(own)
-        if owner_class:
-            references.update(f"{owner_class}.{n.partition('.')[2]}" for n in own if "." in n)
+        rest = names.difference(own)
+        if draft.kind in ("method", "test"):
+            owner_class = draft.qualified.rpartition(".")[0]
+            if owner_class:
+                rest.update(f"{owner_class}.{n.partition('.')[2]}" for n in own if "." in n)
+        references = sorted(rest)
+    start = draft.start
+    # A block's signature is its first line; a definition's is what comes before its body.
+    end = draft.signature_end
     if draft.kind in ("constants", "imports"):
-        first_line = source[draft.start : draft.end].split(b"\n", 1)[0]
-        signature = first_line.decode("utf-8", "replace").strip()
+        end = source.find(b"\n", start, draft.end)
+        end = draft.end if end < 0 else end
+    if text is not None:
+        signature = text[start:end].strip()
     else:
-        raw_signature = source[draft.start : draft.signature_end]
-        signature = raw_signature.decode("utf-8", "replace").strip()
-    kind = cast(AtomKind, draft.kind)
+        signature = source[start:end].decode("utf-8", "replace").strip()
     return CodeAtom(
-        id=atom_id(file, draft.qualified),
-        file=file,
-        qualified_name=draft.qualified,
-        kind=kind,
-        start_byte=draft.start,
-        end_byte=draft.end,
-        start_line=draft.start_line,
-        end_line=draft.end_line,
-        signature=signature,
-        defines=tuple(draft.defines),
-        references=tuple(sorted(references)),
-        imports=tuple(imports),
+        atom_id(file, draft.qualified),
+        file,
+        draft.qualified,
+        cast(AtomKind, draft.kind),
+        start,
+        draft.end,
+        draft.start_line,
+        draft.end_line,
+        signature,
+        tuple(draft.defines),
+        tuple(references),
+        tuple(imports),
     )
+
+
+def _receiver_names(ordered: list[str], receivers: frozenset[str]) -> list[str]:
+    """The names in `ordered` (sorted) that are a receiver (`self`) or start with one
+    (`self.x`): they sort between `self` and `self/`, so two searches find them."""
+    found: list[str] = []
+    for word in receivers:
+        prefix = f"{word}."
+        low = bisect_left(ordered, word)
+        high = bisect_left(ordered, f"{word}/", low)
+        found.extend(n for n in ordered[low:high] if n == word or n.startswith(prefix))
+    return found

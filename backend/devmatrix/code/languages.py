@@ -19,9 +19,10 @@ import tree_sitter_python
 import tree_sitter_typescript
 from tree_sitter import Language, Parser, Query
 
-# Definitions and statements sit near the root: a class method is at depth 3 in Python
-# (module > class > block > function) and 4 in JavaScript (program > export > class > body >
-# method). Starting structural patterns only this deep keeps the pass cheap on big files.
+# Definitions sit near the root: a class method is at depth 3 in Python (module > class > block >
+# function) and 4 in JavaScript (program > export > class > body > method). Starting structural
+# patterns only this deep keeps the pass cheap on big files. Statement patterns all start at the
+# root (depth 0), so their pass stops even sooner.
 STRUCTURE_DEPTH = 5
 
 # A syntax error is the same node in every grammar.
@@ -64,11 +65,12 @@ PACKAGE_STEMS: frozenset[str] = frozenset(s for spec in LANGUAGES for s in spec.
 
 @dataclass(frozen=True)
 class CompiledLanguage:
-    """Grammar, parser and the three compiled queries of one language."""
+    """Grammar and compiled queries of one language."""
 
     spec: LanguageSpec
     language: Language
     structure: Query
+    statements: Query
     references: Query
     imports: Query
     errors: Query
@@ -92,10 +94,11 @@ def compiled(spec: LanguageSpec) -> CompiledLanguage:
     language = Language(spec.grammar())
     stem = spec.query_stem or spec.name
     structure = Query(language, _query_text(stem))
+    statements = Query(language, _query_text(f"{stem}-statements"))
     receivers: set[str] = set()
     tests: re.Pattern[str] | None = None
-    for index in range(structure.pattern_count):
-        settings = structure.pattern_settings(index)
+    for index in range(statements.pattern_count):
+        settings = statements.pattern_settings(index)
         words = settings.get("receivers")
         if words:
             receivers.update(words.split())
@@ -106,6 +109,7 @@ def compiled(spec: LanguageSpec) -> CompiledLanguage:
         spec=spec,
         language=language,
         structure=structure,
+        statements=statements,
         references=Query(language, _query_text(f"{stem}-references")),
         imports=Query(language, _query_text(f"{stem}-imports")),
         errors=Query(language, ERROR_QUERY),

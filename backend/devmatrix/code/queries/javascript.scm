@@ -1,6 +1,5 @@
-; JavaScript structure, run with a shallow cursor. Same capture names as python.scm.
-
-((program) @language (#set! receivers "this"))
+; JavaScript definitions, run with a shallow cursor. Same capture names as python.scm; what
+; sits at program level is matched by javascript-statements.scm.
 
 (function_declaration name: (identifier) @name.definition.function body: (_) @body)
   @definition.function
@@ -28,11 +27,4 @@
       name: (identifier) @name.definition.function
       value: [(arrow_function) (function_expression)]))) @definition.function
 
-(program (lexical_declaration (variable_declarator name: (identifier) @name.definition.constant)))
-(program (variable_declaration (variable_declarator name: (identifier) @name.definition.constant)))
-(program (export_statement (lexical_declaration (variable_declarator name: (identifier) @name.definition.constant))))
 (field_definition property: (property_identifier) @name.definition.constant)
-
-(program (_) @statement)
-(program (import_statement) @statement.import)
-(program (comment) @statement.skip)

@@ -1,6 +1,5 @@
-; TypeScript structure, run with a shallow cursor. Same capture names as python.scm.
-
-((program) @language (#set! receivers "this"))
+; TypeScript definitions, run with a shallow cursor. Same capture names as python.scm; what
+; sits at program level is matched by typescript-statements.scm.
 
 (function_declaration name: (identifier) @name.definition.function body: (_) @body)
   @definition.function
@@ -36,10 +35,4 @@
       name: (identifier) @name.definition.function
       value: [(arrow_function) (function_expression)]))) @definition.function
 
-(program (lexical_declaration (variable_declarator name: (identifier) @name.definition.constant)))
-(program (export_statement (lexical_declaration (variable_declarator name: (identifier) @name.definition.constant))))
 (public_field_definition name: (property_identifier) @name.definition.constant)
-
-(program (_) @statement)
-(program (import_statement) @statement.import)
-(program (comment) @statement.skip)

@@ -27,7 +27,7 @@ from devmatrix.execution.checks import (
 from devmatrix.execution.progress import RunSummary
 from devmatrix.execution.review import open_review
 from devmatrix.execution.runner import PlanRun, ProgressCallback, RunOptions, run_atoms
-from devmatrix.execution.state import load_plan_state, save_atom
+from devmatrix.execution.state import AtomState, load_plan_state, update_atom
 from devmatrix.llm.client import LLMClient
 from devmatrix.planning.versions import ensure_runnable, get_plan
 from devmatrix.scheduler import ScheduleControl
@@ -196,6 +196,7 @@ async def execute_plan(
 def score_and_review(run: PlanRun) -> None:
     """Give every validated atom its confidence; those below the threshold go to review."""
     placed = {a.id: a for a in code_atoms(run)[0]}
+    scored: list[tuple[AtomState, float, float | None]] = []
     for atom in run.state.atoms.values():
         if atom.status != "validated":
             continue
@@ -203,7 +204,12 @@ def score_and_review(run: PlanRun) -> None:
         score = confidence(
             ConfidenceInputs(run.levels.get(atom.key, {1: True}), atom.attempts, coverage)
         )
-        save_atom(run.engine, atom, confidence=score)
+        scored.append((atom, score, coverage))
+    # One transaction for every score, not one per atom (a resumed run scores them all again).
+    with run.engine.begin() as connection:
+        for atom, score, _ in scored:
+            update_atom(connection, atom, confidence=score)
+    for atom, score, coverage in scored:
         if needs_review(score, run.options.review_threshold):
             notes = [f"[{f.code}] {f.message}" for f in run.findings if atom.key in f.atom_keys]
             item = open_review(

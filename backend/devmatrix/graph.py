@@ -4,9 +4,10 @@ Edges point from the atom that uses a symbol to the atom that defines it. Atoms 
 one unit (a strongly connected component); the units make a DAG (the condensation) that the
 scheduler runs, dependencies first.
 
-Components and waves are worked out on plain dict adjacency: on a code base of 60k atoms,
-building networkx graphs cost more than the whole resolution. networkx still gives the longest
-chain, built only when asked, and `to_networkx` for other analyses.
+Components and waves are worked out by hand on atoms numbered in first-seen order (lists of
+numbers): on a code base of 60k atoms, building networkx graphs cost more than the whole
+resolution. networkx still gives the longest chain, built only when asked, and `to_networkx` for
+other analyses.
 """
 
 from __future__ import annotations

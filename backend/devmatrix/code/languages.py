@@ -6,13 +6,13 @@ them, once per process.
 
 from __future__ import annotations
 
+import posixpath
 import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
-from pathlib import PurePosixPath
 
 import tree_sitter_javascript
 import tree_sitter_python
@@ -81,7 +81,8 @@ class CompiledLanguage:
 
 def language_for(path: str) -> LanguageSpec | None:
     """The language of a file by its extension, or None when the atomizer does not read it."""
-    return _BY_EXTENSION.get(PurePosixPath(path).suffix.lower())
+    # splitext, not PurePosixPath: this runs on every file name of a walked folder.
+    return _BY_EXTENSION.get(posixpath.splitext(path)[1].lower())
 
 
 def _query_text(stem: str) -> str:

@@ -73,6 +73,9 @@ def as_rpc_error(command: str, error: Exception) -> JsonRpcException:
     """A backend failure as the JSON-RPC error the client gets."""
     if isinstance(error, BackendRefused) and error.status in (400, 404, 422):
         return JsonRpcInvalidParams(message=f"{command}: {error}")
+    if isinstance(error, BackendRefused) and error.status >= 500:
+        # The backend could not do it (model down, storage unavailable): not the caller's fault.
+        return CommandFailed(message=f"{command}: the backend failed ({error.status}): {error}")
     if isinstance(error, BackendRefused):
         return CommandFailed(message=f"{command}: the backend refused: {error}")
     if isinstance(error, BackendUnavailable):

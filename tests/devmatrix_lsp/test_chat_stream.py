@@ -178,6 +178,7 @@ async def test_a_model_failing_in_the_middle_of_the_turn_is_an_error_with_its_de
     assert failed.value.code == -32803  # RequestFailed: a valid request the backend could not do
     assert "devmatrix.chat" in failed.value.message
     assert "scripted" in failed.value.message.lower(), failed.value.message
+    assert "the backend failed (503)" in failed.value.message, failed.value.message
     assert client.progress_reports["q-2"][-1].kind == "end"
     assert saved(client.database, conversation) == before  # nothing half-saved
     assert (await client.workspace_execute_command_async(

@@ -6,15 +6,16 @@ and read ids through `get_in_team`, so an object of another team is simply "not 
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import Engine, bindparam
-from sqlmodel import Session, col, select
+from sqlalchemy import Connection, Engine, bindparam, select
+from sqlmodel import Session, col
 from starlette.concurrency import run_in_threadpool
 
 from devmatrix.config import Settings
@@ -69,28 +70,40 @@ SessionDep = Annotated[Session, Depends(get_session)]
 class Caller:
     """Who is calling and with what: a login session (all scopes of the role) or a token's scopes."""
 
-    user: User
+    user_id: int
+    team_id: int  # the only team whose objects the caller may see
     role: RoleName
     scopes: frozenset[str]
     session_id: str | None = None
     api_token_id: int | None = None
+    engine: Engine | None = field(default=None, repr=False, compare=False)
 
-    @property
-    def user_id(self) -> int:
-        """The caller's user id."""
-        assert self.user.id is not None
-        return self.user.id
+    @functools.cached_property
+    def user(self) -> User:
+        """The caller's account, read on first use (blocking: use it from `def` routes).
 
-    @property
-    def team_id(self) -> int:
-        """The only team whose objects the caller may see."""
-        return self.user.team_id
+        Authentication checks only ids, flags and the role, so most requests never load it.
+        """
+        if self.engine is None:
+            raise RuntimeError("This Caller has no database to read its account from.")
+        with Session(self.engine, expire_on_commit=False) as session:
+            user = session.get(User, self.user_id)
+        if user is None:
+            raise AuthenticationFailed("This account no longer exists.", "Log in again.")
+        return user
 
 
-# One query for a login session's revocation, its user and role: it runs on every authenticated
-# request, so the statement is built once (building it cost as much as running it).
+# One query for a login session's revocation, its user's team and state and its role: it runs
+# on every authenticated request, so the statement is built once (building it cost as much as
+# running it) and reads plain columns (loading the ORM User cost as much again).
 _SESSION_CALLER = (
-    select(col(AuthSession.revoked_at), User, Role)
+    select(
+        col(AuthSession.revoked_at),
+        col(User.id),
+        col(User.team_id),
+        col(User.is_active),
+        col(Role.name),
+    )
     .join(User, col(User.id) == col(AuthSession.user_id))
     .join(Role, col(Role.id) == col(User.role_id))
     .where(col(AuthSession.id) == bindparam("sid"))
@@ -101,24 +114,26 @@ async def current_caller(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Caller:
-    """The authenticated caller of a request (see `get_caller`).
+    """The authenticated caller of a request: a JWT access token or a personal access token.
 
     An access token's session is read through `LoopReads` (on the event loop for SQLite); a
     personal access token in a worker thread, since using one may record when it was last used.
     """
-    settings: Settings = request.app.state.settings
-    if credentials is not None and credentials.credentials.startswith(tokens.PREFIX):
-        return await run_in_threadpool(_caller_in_thread, request, settings, credentials)
-    return await loop_reads(request.app.state).run(
-        lambda session: get_caller(request, session, settings, credentials)
-    )
-
-
-def _caller_in_thread(
-    request: Request, settings: Settings, credentials: HTTPAuthorizationCredentials
-) -> Caller:
-    with Session(request.app.state.engine, expire_on_commit=False) as session:
-        return get_caller(request, session, settings, credentials)
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise AuthenticationFailed(
+            "This route needs a Bearer token.",
+            "Send `Authorization: Bearer <token>` with a token from /api/v1/auth/login.",
+        )
+    if credentials.credentials.startswith(tokens.PREFIX):
+        caller = await run_in_threadpool(_token_caller, request.app.state.engine, credentials)
+    else:
+        claims = decode_token(request.app.state.settings, credentials.credentials, purpose="access")
+        caller = await loop_reads(request.app.state).run(
+            lambda connection: session_caller(connection, claims, request.app.state.engine)
+        )
+    request.state.user_id = caller.user_id
+    request.state.team_id = caller.team_id
+    return caller
 
 
 def get_caller(
@@ -127,45 +142,65 @@ def get_caller(
     settings: Settings,
     credentials: HTTPAuthorizationCredentials | None,
 ) -> Caller:
-    """Authenticate the Bearer credential: a JWT access token or a personal access token."""
+    """`current_caller` for code that already holds a session and runs in a worker thread."""
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise AuthenticationFailed(
             "This route needs a Bearer token.",
             "Send `Authorization: Bearer <token>` with a token from /api/v1/auth/login.",
         )
+    engine: Engine = request.app.state.engine
     raw = credentials.credentials
     if raw.startswith(tokens.PREFIX):
-        row, user, role = tokens.resolve_token(session, raw)
-        caller = Caller(
-            user,
-            _active_role(user, role),
-            frozenset(row.scopes) & tokens.allowed_scopes(role.name),
-            api_token_id=row.id,
-        )
+        caller = token_caller(session, raw, engine)
     else:
         claims = decode_token(settings, raw, purpose="access")
-        sid = str(claims.get("sid", ""))
-        found = session.exec(_SESSION_CALLER, params={"sid": sid}).first()
-        if found is None or found[0] is not None:
-            raise AuthenticationFailed("The session was ended.", "Log in again.")
-        _, user, role = found
-        if str(user.id) != claims["sub"]:
-            raise AuthenticationFailed("The token does not match its session.", "Log in again.")
-        role_name = _active_role(user, role)
-        caller = Caller(user, role_name, tokens.allowed_scopes(role_name), session_id=sid)
+        caller = session_caller(session.connection(), claims, engine)
     request.state.user_id = caller.user_id
     request.state.team_id = caller.team_id
     return caller
 
 
-def _active_role(user: User, role: Role) -> RoleName:
-    if not user.is_active:
+def session_caller(connection: Connection, claims: dict[str, Any], engine: Engine) -> Caller:
+    """The caller behind verified access-token `claims`, if its login session is still open."""
+    sid = str(claims.get("sid", ""))
+    found = connection.execute(_SESSION_CALLER, {"sid": sid}).first()
+    if found is None or found.revoked_at is not None:
+        raise AuthenticationFailed("The session was ended.", "Log in again.")
+    if str(found.id) != claims["sub"]:
+        raise AuthenticationFailed("The token does not match its session.", "Log in again.")
+    role = _active_role(found.is_active, found.name)
+    return Caller(
+        found.id, found.team_id, role, tokens.allowed_scopes(role), session_id=sid, engine=engine
+    )
+
+
+def token_caller(session: Session, raw: str, engine: Engine) -> Caller:
+    """The caller behind personal access token `raw` (records its use; may commit)."""
+    row, user, role = tokens.resolve_token(session, raw)
+    assert user.id is not None
+    return Caller(
+        user.id,
+        user.team_id,
+        _active_role(user.is_active, role.name),
+        frozenset(row.scopes) & tokens.allowed_scopes(role.name),
+        api_token_id=row.id,
+        engine=engine,
+    )
+
+
+def _token_caller(engine: Engine, credentials: HTTPAuthorizationCredentials) -> Caller:
+    with Session(engine, expire_on_commit=False) as session:
+        return token_caller(session, credentials.credentials, engine)
+
+
+def _active_role(is_active: bool, role: str) -> RoleName:
+    if not is_active:
         raise AuthenticationFailed(
             "This account is deactivated.", "Ask an admin of your team to reactivate it."
         )
-    if role.name not in ROLES:
-        raise PermissionDenied(f"The role {role.name!r} is not one this server knows.")
-    return role.name  # type: ignore[return-value]
+    if role not in ROLES:
+        raise PermissionDenied(f"The role {role!r} is not one this server knows.")
+    return role  # type: ignore[return-value]
 
 
 CurrentUser = Annotated[Caller, Depends(current_caller)]

@@ -19,19 +19,18 @@ import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import StaticPool
-from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
 Result = TypeVar("Result")
-Read = Callable[[Session], Result]
+Read = Callable[[Connection], Result]
 _BUSY = {sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED}
 
 
 class LoopReads:
-    """Runs `read(session)` inline on a private SQLite connection, else in a worker thread."""
+    """Runs `read(connection)` inline on a private SQLite connection, else in a worker thread."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -43,11 +42,11 @@ class LoopReads:
         self._lock = threading.Lock()
 
     async def run(self, read: Read[Result]) -> Result:
-        """The result of `read(session)`; `read` must only read (objects come back detached)."""
+        """The result of `read(connection)`; `read` must only read, and be short."""
         if self._reader is not None and self._lock.acquire(blocking=False):
             try:
-                with Session(self._reader, expire_on_commit=False) as session:
-                    return read(session)
+                with self._reader.connect() as connection:
+                    return read(connection)
             except OperationalError as exc:
                 if getattr(exc.orig, "sqlite_errorcode", None) not in _BUSY:
                     raise
@@ -56,8 +55,8 @@ class LoopReads:
         return await run_in_threadpool(self._in_thread, read)
 
     def _in_thread(self, read: Read[Result]) -> Result:
-        with Session(self.engine, expire_on_commit=False) as session:
-            return read(session)
+        with self.engine.connect() as connection:
+            return read(connection)
 
     def close(self) -> None:
         """Close the private connection (the app is shutting down)."""

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request, status
-from sqlalchemy import bindparam
+from sqlalchemy import ColumnElement, Connection, bindparam
+from sqlalchemy import select as sql_select
 from sqlmodel import Session, col, select
 
 from devmatrix.execution.pipeline import run_state
@@ -18,9 +21,10 @@ from devmatrix_server.schemas.execution import RunStatus
 router = APIRouter(prefix="/api/v1/plans", tags=["execution"])
 
 
-# A plan's team and its latest run in one query: the status route is the one clients poll.
+# A plan's team and its latest run in one query of plain columns: clients poll this route.
+_RUN_COLUMNS: list[ColumnElement[Any]] = list(ExecutionRun.__table__.columns)  # type: ignore[attr-defined]
 _LATEST_RUN = (
-    select(col(MasterPlan.team_id), ExecutionRun)
+    sql_select(col(MasterPlan.team_id).label("plan_team_id"), *_RUN_COLUMNS)
     .select_from(MasterPlan)
     .outerjoin(ExecutionRun, col(ExecutionRun.plan_id) == col(MasterPlan.id))
     .where(col(MasterPlan.id) == bindparam("plan_id"))
@@ -29,13 +33,16 @@ _LATEST_RUN = (
 )
 
 
-def latest_team_run(session: Session, plan_id: int, caller: Caller) -> ExecutionRun | None:
+def latest_team_run(connection: Connection, plan_id: int, caller: Caller) -> ExecutionRun | None:
     """The latest run of a plan of the caller's team (None before its first run)."""
-    found = session.exec(_LATEST_RUN, params={"plan_id": plan_id}).first()
-    if found is None or found[0] != caller.team_id:
+    found = connection.execute(_LATEST_RUN, {"plan_id": plan_id}).first()
+    if found is None or found.plan_team_id != caller.team_id:
         raise not_found("Plan", plan_id)
-    run: ExecutionRun | None = found[1]
-    return run
+    if found.id is None:
+        return None
+    values = found._asdict()
+    del values["plan_team_id"]
+    return ExecutionRun(**values)
 
 
 def run_status(registry: RunRegistry, session: Session, plan_id: int) -> RunStatus:

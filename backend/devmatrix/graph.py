@@ -112,7 +112,9 @@ def graph_from_edges(nodes: Sequence[str], pairs: Sequence[tuple[str, str]]) -> 
     ]
     generations = _generations(found, dependents)
     order = [u for wave in generations for u in wave]
-    renumber = {old: new for new, old in enumerate(order)}
+    renumber = [0] * len(order)
+    for new, old in enumerate(order):
+        renumber[old] = new
     return DependencyGraph(
         nodes=tuple(nodes),
         edges=tuple(map(Edge._make, pairs)),

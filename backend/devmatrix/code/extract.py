@@ -70,7 +70,7 @@ def extract_atoms(file: str, source: bytes, spec: LanguageSpec) -> FileAtoms:
     text = source.decode("ascii") if source.isascii() else None
     names, imports = _references(lang, root, source, text, len(atoms), seg_starts, seg_owner)
     built = [
-        _finish(file, draft, source, text, names[i], imports[i], lang.receivers)
+        _finish(file, draft, source, text, names[i], imports[i], lang.receiver_bounds)
         for i, draft in enumerate(atoms)
     ]
     lines = source.count(b"\n") + (1 if source and not source.endswith(b"\n") else 0)
@@ -365,7 +365,7 @@ def _finish(
     text: str | None,
     names: set[str],
     imports: list[ImportBinding],
-    receivers: frozenset[str],
+    receivers: tuple[tuple[str, str, str], ...],
 ) -> CodeAtom:
     """Freeze a draft; `self.x` in a class member becomes `Class.x` so resolution needs no language."""
     references = sorted(names)
@@ -403,13 +403,16 @@ def _finish(
     )
 
 
-def _receiver_names(ordered: list[str], receivers: frozenset[str]) -> list[str]:
-    """The names in `ordered` (sorted) that are a receiver (`self`) or start with one
-    (`self.x`): they sort between `self` and `self/`, so two searches find them."""
+def _receiver_names(ordered: list[str], receivers: tuple[tuple[str, str, str], ...]) -> list[str]:
+    """The names in `ordered` (sorted) that are a receiver (`self`) or start with one (`self.x`).
+
+    They sort between `self` and `self/` (`receivers` holds each word with both bounds), so two
+    searches find them; most atoms have none, and then nothing else is done.
+    """
     found: list[str] = []
-    for word in receivers:
-        prefix = f"{word}."
+    for word, prefix, past in receivers:
         low = bisect_left(ordered, word)
-        high = bisect_left(ordered, f"{word}/", low)
-        found.extend(n for n in ordered[low:high] if n == word or n.startswith(prefix))
+        high = bisect_left(ordered, past, low)
+        if low < high:
+            found += [n for n in ordered[low:high] if n == word or n.startswith(prefix)]
     return found

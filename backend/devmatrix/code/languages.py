@@ -75,6 +75,8 @@ class CompiledLanguage:
     imports: Query
     errors: Query
     receivers: frozenset[str]
+    # Each receiver with the bounds of the names it starts (`self`, `self.`, `self/`).
+    receiver_bounds: tuple[tuple[str, str, str], ...]
     # Functions whose name matches are tests (`#set! tests` in the structure query).
     tests: re.Pattern[str] | None
 
@@ -115,6 +117,7 @@ def compiled(spec: LanguageSpec) -> CompiledLanguage:
         imports=Query(language, _query_text(f"{stem}-imports")),
         errors=Query(language, ERROR_QUERY),
         receivers=frozenset(receivers),
+        receiver_bounds=tuple((word, f"{word}.", f"{word}/") for word in sorted(receivers)),
         tests=tests,
     )
 

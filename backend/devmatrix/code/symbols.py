@@ -248,13 +248,15 @@ def resolve_edges(atoms: Sequence[CodeAtom]) -> list[tuple[str, str]]:
     uses: dict[str, set[str]] = {}
     for atom in atoms:
         user = atom.id
-        targets = set(index.targets(atom))
-        owner, dot, _ = atom.qualified_name.rpartition(".")
-        if dot and atom.kind in ("method", "test", "class"):
-            owner_id = index.symbols[atom.file].get(owner)
+        found = index.targets(atom)
+        if atom.kind in ("method", "test", "class"):
+            owner, dot, _ = atom.qualified_name.rpartition(".")
+            owner_id = index.symbols[atom.file].get(owner) if dot else None
             if owner_id is not None and owner_id in ids:
-                targets.add(owner_id)
-        targets.discard(user)
-        if targets:
-            uses.setdefault(user, set()).update(targets)
+                found.append(owner_id)
+        if found:
+            targets = set(found)
+            targets.discard(user)
+            if targets:
+                uses.setdefault(user, set()).update(targets)
     return [(user, target) for user in sorted(uses) for target in sorted(uses[user])]

@@ -222,3 +222,33 @@ def test_attacks_over_http_answer_401_problems(sqlite_api):
     assert missing.status_code == 401
     basic = api.client.get("/api/v1/auth/me", headers={"Authorization": "Basic YWRhOng="})
     assert basic.status_code == 401
+
+
+# A token's verification is remembered; these check that remembering never accepts more.
+
+
+def test_a_verified_token_is_refused_once_it_expires(settings):
+    now = int(time.time())
+    token = forge(good_header(settings), good_claims(settings, iat=now - 60, exp=now + 1))
+    assert decode_token(settings, token, purpose="access")["sub"] == "1"
+    time.sleep(max(0.0, now + 1 - time.time()) + 0.05)
+    assert "expired" in refused(settings, token)
+
+
+def test_a_verified_token_is_refused_under_another_secret(settings):
+    token = forge(good_header(settings), good_claims(settings))
+    assert decode_token(settings, token, purpose="access")["sub"] == "1"
+    rotated = load_settings(jwt_secret="rotated-secret-" + "z" * 40)
+    assert "unknown key" in refused(rotated, token)
+
+
+def test_a_verified_token_keeps_its_type_check(settings):
+    token = forge(good_header(settings), good_claims(settings, typ="refresh"))
+    assert decode_token(settings, token, purpose="refresh")["typ"] == "refresh"
+    assert "expected 'access'" in refused(settings, token)
+
+
+def test_changing_returned_claims_does_not_change_the_next_answer(settings):
+    token = forge(good_header(settings), good_claims(settings))
+    decode_token(settings, token, purpose="access")["sub"] = "999"
+    assert decode_token(settings, token, purpose="access")["sub"] == "1"

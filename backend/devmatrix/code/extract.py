@@ -14,6 +14,7 @@ from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import cast
 
 from tree_sitter import Node, QueryCursor
@@ -28,6 +29,7 @@ Captures = dict[str, list[Node]]
 # rather than captured: it halves the captures of the full pass.
 _CHAIN = re.compile(rb"(?:\.[A-Za-z_$][\w$]*)+")
 _DOT = 0x2E
+_START = attrgetter("start_byte")
 
 
 @dataclass(frozen=True)
@@ -98,7 +100,7 @@ def _structure(lang: CompiledLanguage, root: Node) -> Captures:
 
 def _in_source_order(nodes: Iterable[Node]) -> list[Node]:
     """Captures in source order: the query cursor returns them in an order that varies by run."""
-    return sorted(nodes, key=lambda n: n.start_byte)
+    return sorted(nodes, key=_START)
 
 
 def _errors(lang: CompiledLanguage, root: Node) -> list[Node]:
@@ -116,7 +118,7 @@ def _definitions(structure: Captures, source: bytes, tests: re.Pattern[str] | No
         if not capture.startswith("definition."):
             continue
         kind = capture.removeprefix("definition.")
-        names = sorted(structure.get(f"name.{capture}", ()), key=lambda n: n.start_byte)
+        names = sorted(structure.get(f"name.{capture}", ()), key=_START)
         name_starts = [n.start_byte for n in names]
         for node in nodes:
             start, end = node.start_byte, node.end_byte
@@ -162,7 +164,7 @@ def _with_blocks(drafts: list[_Draft], structure: Captures) -> list[_Draft]:
     imports = {n.start_byte for n in structure.get("statement.import", ())}
     statements = sorted(
         (n for n in structure.get("statement", ()) if n.start_byte not in skipped),
-        key=lambda n: n.start_byte,
+        key=_START,
     )
     top: set[int] = set()
     blocks: list[_Draft] = []

@@ -7,7 +7,10 @@ process, against one subscriber as baseline). Target for the GET on 2 cores: >= 
 p99 <= 50 ms.
 
 The load generator is a minimal HTTP/1.1 keep-alive client on asyncio streams, written here
-because httpx spends more CPU per request than the server does, so it would measure itself.
+because httpx spends more CPU per request than the server does, so it would measure itself. It
+still reads every response whole (Content-Length or chunked) and checks its status and JSON body;
+a failed check is an error, and a GET with errors does not meet the target. Each figure also gives
+the server's and the load generator's CPU per request: both share the machine's cores.
 
     python bench/api.py [--concurrency 32] [--seconds 5] [--json]
 """
@@ -25,6 +28,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -130,26 +134,61 @@ def request_bytes(host: str, method: str, path: str, token: str | None, body: by
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
 
 
-async def exchange(
-    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request: bytes
-) -> int:
-    """Send one request and read its whole response; returns the status code."""
-    writer.write(request)
-    await writer.drain()
+class BadResponse(Exception):
+    """A response the load generator could not read as HTTP/1.1 or that failed its check."""
+
+
+async def read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
+    """Read one whole HTTP/1.1 response (Content-Length or chunked body); status and body."""
     head = await reader.readuntil(b"\r\n\r\n")
-    length = 0
-    for line in head.split(b"\r\n")[1:]:
+    status_line, *lines = head[:-4].split(b"\r\n")
+    version, _, rest = status_line.partition(b" ")
+    if version != b"HTTP/1.1" or not rest[:3].isdigit():
+        raise BadResponse(f"not an HTTP/1.1 status line: {status_line!r}")
+    headers = {}
+    for line in lines:
         name, _, value = line.partition(b":")
-        if name.strip().lower() == b"content-length":
-            length = int(value)
-    await reader.readexactly(length)
-    return int(head[9:12])
+        headers[name.strip().lower()] = value.strip()
+    if headers.get(b"transfer-encoding", b"").lower() == b"chunked":
+        body = b""
+        while size := int((await reader.readuntil(b"\r\n")).split(b";")[0], 16):
+            body += (await reader.readexactly(size + 2))[:-2]
+        await reader.readuntil(b"\r\n")  # no trailers are sent; the empty line ends the body
+    elif b"content-length" in headers:
+        body = await reader.readexactly(int(headers[b"content-length"]))
+    else:
+        raise BadResponse("a response without Content-Length or chunked body on keep-alive")
+    if headers.get(b"connection", b"").lower() == b"close":
+        raise BadResponse("the server closed the keep-alive connection")
+    return int(rest[:3]), body
+
+
+Check = Callable[[int, bytes], bool]
+
+
+def answers_json(status: int, /, **expected: Any) -> Check:
+    """A check: the response has `status` and a JSON object body holding the `expected` items."""
+
+    def check(code: int, body: bytes) -> bool:
+        if code != status:
+            return False
+        try:
+            data = json.loads(body)
+        except ValueError:
+            return False
+        return isinstance(data, dict) and all(data.get(k) == v for k, v in expected.items())
+
+    return check
 
 
 async def load(
-    url: str, requests: list[bytes], concurrency: int, seconds: float
-) -> dict[str, float]:
-    """Replay `requests` (round robin per worker, at most once each when several) for `seconds`."""
+    url: str, requests: list[bytes], check: Check, concurrency: int, seconds: float
+) -> dict[str, Any]:
+    """Replay `requests` (round robin per worker, at most once each when several) for `seconds`.
+
+    Every response is read whole and checked; a failed check counts as an error, an unreadable
+    response ends that connection (and counts as an error too).
+    """
     host, port = url.removeprefix("http://").split(":")
     latencies: list[float] = []
     errors = 0
@@ -168,19 +207,46 @@ async def load(
                 else:
                     request = requests[0]
                 started = time.perf_counter()
-                status = await exchange(reader, writer, request)
+                writer.write(request)
+                await writer.drain()
+                try:
+                    status, body = await read_response(reader)
+                except (BadResponse, asyncio.IncompleteReadError, ValueError):
+                    errors += 1
+                    return
                 latencies.append(time.perf_counter() - started)
-                errors += status >= 400
+                errors += not check(status, body)
         finally:
             writer.close()
 
+    cpu = server_cpu_seconds()
+    own_cpu = time.process_time()
     started = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     elapsed = time.perf_counter() - started
-    return summary(latencies, elapsed, errors)
+    figures = summary(latencies, elapsed, errors)
+    done = max(1, len(latencies))
+    spent = server_cpu_seconds()
+    figures["server_cpu_us_per_request"] = (
+        round((spent - cpu) / done * 1e6) if spent is not None and cpu is not None else None
+    )
+    figures["loadgen_cpu_us_per_request"] = round((time.process_time() - own_cpu) / done * 1e6)
+    return figures
 
 
-def summary(latencies: list[float], elapsed: float, errors: int) -> dict[str, float]:
+SERVER_PID: list[int] = []
+
+
+def server_cpu_seconds() -> float | None:
+    """CPU time the server process has used (Linux /proc), to tell its cost from the client's."""
+    try:
+        fields = Path(f"/proc/{SERVER_PID[0]}/stat").read_text().rsplit(")", 1)[1].split()
+    except (IndexError, OSError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def summary(latencies: list[float], elapsed: float, errors: int) -> dict[str, Any]:
     """Requests/s and latency percentiles in milliseconds."""
     cuts = (
         statistics.quantiles(latencies, n=100, method="inclusive")
@@ -253,21 +319,26 @@ async def measure(args: argparse.Namespace, url: str, env: dict[str, str]) -> di
     base = await load(
         url,
         [request_bytes(host, "GET", "/api/v1/health/live", None)],
+        answers_json(200, status="ok"),
         args.concurrency,
         args.seconds,
     )
     status_path = f"/api/v1/plans/{world['plan_id']}/execution"
     get = await load(
-        url, [request_bytes(host, "GET", status_path, token)], args.concurrency, args.seconds
+        url,
+        [request_bytes(host, "GET", status_path, token)],
+        answers_json(200, plan_id=world["plan_id"], status="idle"),
+        args.concurrency,
+        args.seconds,
     )
     body = json.dumps({"content": "What is an atom?"}).encode()
     posts = [
         request_bytes(host, "POST", f"/api/v1/conversations/{cid}/messages", token, body)
         for cid in world["conversations"]
     ]
-    post = await load(url, posts, args.concurrency, args.seconds * 4)
+    post = await load(url, posts, answers_json(201), args.concurrency, args.seconds * 4)
     figures: dict[str, Any] = {
-        "concurrency": args.concurrency,
+        "connections": args.concurrency,
         "cores": os.cpu_count(),
         "baseline_health_live": base,
         "get_plan_status": get,
@@ -280,7 +351,7 @@ async def measure(args: argparse.Namespace, url: str, env: dict[str, str]) -> di
         "target_get": {
             "rps_at_least": 1000,
             "p99_ms_at_most": 50,
-            "met": get["rps"] >= 1000 and get["p99_ms"] <= 50,
+            "met": get["rps"] >= 1000 and get["p99_ms"] <= 50 and get["errors"] == 0,
         },
     }
     if "DEVMATRIX_REDIS_URL" in env:
@@ -298,7 +369,9 @@ async def measure(args: argparse.Namespace, url: str, env: dict[str, str]) -> di
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument(
+        "--concurrency", type=int, default=32, help="keep-alive connections (one request each)"
+    )
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--posts", type=int, default=300, help="chat messages to send")
     parser.add_argument("--subscribers", type=int, default=100)
@@ -307,6 +380,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="devmatrix-bench-api-") as folder:
         process, url, env = start_server(Path(folder), redis_reachable())
+        SERVER_PID[:] = [process.pid]
         try:
             figures = asyncio.run(measure(args, url, env))
         finally:
@@ -315,11 +389,13 @@ def main() -> None:
     if args.json:
         print(json.dumps(figures, indent=2))
         return
+    print(f"{figures['connections']} keep-alive connections, {figures['cores']} cores")
     for name in ("baseline_health_live", "get_plan_status", "post_chat_message"):
         f = figures[name]
         print(
             f"{name:24} {f['rps']:>9.1f} req/s  p50 {f['p50_ms']:6.2f}  p95 {f['p95_ms']:6.2f}  "
-            f"p99 {f['p99_ms']:6.2f} ms  ({f['requests']} requests, {f['errors']} errors)"
+            f"p99 {f['p99_ms']:6.2f} ms  ({f['requests']} requests, {f['errors']} errors, "
+            f"server CPU {f['server_cpu_us_per_request']} us/request)"
         )
     print("events (100 subscribers):", figures["events_100_subscribers"])
     print("ratios:", figures["ratios"])

@@ -119,21 +119,16 @@ async def current_caller(
     An access token's session is read through `LoopReads` (on the event loop for SQLite); a
     personal access token in a worker thread, since using one may record when it was last used.
     """
-    if credentials is None or credentials.scheme.lower() != "bearer":
-        raise AuthenticationFailed(
-            "This route needs a Bearer token.",
-            "Send `Authorization: Bearer <token>` with a token from /api/v1/auth/login.",
-        )
-    if credentials.credentials.startswith(tokens.PREFIX):
-        caller = await run_in_threadpool(_token_caller, request.app.state.engine, credentials)
+    raw = _bearer_credential(credentials)
+    engine: Engine = request.app.state.engine
+    if raw.startswith(tokens.PREFIX):
+        caller = await run_in_threadpool(_token_caller_in_thread, engine, raw)
     else:
-        claims = decode_token(request.app.state.settings, credentials.credentials, purpose="access")
+        claims = decode_token(request.app.state.settings, raw, purpose="access")
         caller = await loop_reads(request.app.state).run(
-            lambda connection: session_caller(connection, claims, request.app.state.engine)
+            lambda connection: session_caller(connection, claims, engine)
         )
-    request.state.user_id = caller.user_id
-    request.state.team_id = caller.team_id
-    return caller
+    return _identified(request, caller)
 
 
 def get_caller(
@@ -143,18 +138,25 @@ def get_caller(
     credentials: HTTPAuthorizationCredentials | None,
 ) -> Caller:
     """`current_caller` for code that already holds a session and runs in a worker thread."""
+    raw = _bearer_credential(credentials)
+    engine: Engine = request.app.state.engine
+    if raw.startswith(tokens.PREFIX):
+        return _identified(request, token_caller(session, raw, engine))
+    claims = decode_token(settings, raw, purpose="access")
+    return _identified(request, session_caller(session.connection(), claims, engine))
+
+
+def _bearer_credential(credentials: HTTPAuthorizationCredentials | None) -> str:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise AuthenticationFailed(
             "This route needs a Bearer token.",
             "Send `Authorization: Bearer <token>` with a token from /api/v1/auth/login.",
         )
-    engine: Engine = request.app.state.engine
-    raw = credentials.credentials
-    if raw.startswith(tokens.PREFIX):
-        caller = token_caller(session, raw, engine)
-    else:
-        claims = decode_token(settings, raw, purpose="access")
-        caller = session_caller(session.connection(), claims, engine)
+    return credentials.credentials
+
+
+def _identified(request: Request, caller: Caller) -> Caller:
+    # Middleware (audit, rate limits) reads who the request was from here.
     request.state.user_id = caller.user_id
     request.state.team_id = caller.team_id
     return caller
@@ -188,9 +190,9 @@ def token_caller(session: Session, raw: str, engine: Engine) -> Caller:
     )
 
 
-def _token_caller(engine: Engine, credentials: HTTPAuthorizationCredentials) -> Caller:
+def _token_caller_in_thread(engine: Engine, raw: str) -> Caller:
     with Session(engine, expire_on_commit=False) as session:
-        return token_caller(session, credentials.credentials, engine)
+        return token_caller(session, raw, engine)
 
 
 def _active_role(is_active: bool, role: str) -> RoleName:

@@ -6,6 +6,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import anyio
+import httpx
 import pytest
 
 from devmatrix.storage.models import MasterPlan
@@ -230,3 +232,47 @@ def test_a_cancelled_run_is_not_followed(make_sqlite_api: ApiFactory) -> None:
     assert registry.runs[plan_id] is live
     assert wait_for_run(api, plan_id, headers)["status"] == "cancelled"
     registry.close()
+
+
+async def test_status_answers_while_every_worker_thread_is_busy(sqlite_api: Api) -> None:
+    # On SQLite, authenticating and reading a run's status need no worker thread: a client
+    # polling status is answered even when long `def` routes hold the whole thread pool.
+    api = sqlite_api
+    user = api.register("ada")
+    headers = api.headers("ada")
+    with api.session() as session:
+        plan = MasterPlan(team_id=user["team_id"], title="Polled")
+        session.add(plan)
+        session.commit()
+        plan_id = plan.id
+    limiter = anyio.to_thread.current_default_thread_limiter()
+    tokens, limiter.total_tokens = limiter.total_tokens, 1
+    release = anyio.Event()
+    transport = httpx.ASGITransport(app=api.app, client=("127.0.0.1", 50000))
+    try:
+        async with (
+            anyio.create_task_group() as group,
+            httpx.AsyncClient(transport=transport, base_url="http://test") as client,
+        ):
+            group.start_soon(anyio.to_thread.run_sync, anyio.from_thread.run, release.wait)
+            await anyio.sleep(0.05)
+            assert limiter.borrowed_tokens == 1
+            try:
+                with anyio.fail_after(5):
+                    answer = await client.get(f"/api/v1/plans/{plan_id}/execution", headers=headers)
+                    other = await client.get("/api/v1/plans/999999/execution", headers=headers)
+            finally:
+                release.set()
+    finally:
+        limiter.total_tokens = tokens
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == {
+        "plan_id": plan_id,
+        "run_id": None,
+        "status": "idle",
+        "started_at": None,
+        "finished_at": None,
+        "cost_usd": 0.0,
+        "summary": {},
+    }
+    assert other.status_code == 404

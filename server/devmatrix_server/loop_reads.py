@@ -3,7 +3,7 @@
 FastAPI runs every `def` dependency and route in a worker thread. Measured under load, that trip
 cost more than a primary-key read in SQLite, and it made the latency tail: the worker threads
 queue for the GIL behind the event loop, in no fair order (an authenticated GET made six trips;
-the health route alone served 2.3x more requests once it stopped making one).
+the health route alone served 2.4x more requests once it stopped making one).
 
 So on a SQLite file these reads run on the event loop itself, on a connection of their own that
 is outside the request pool (the loop never waits for a connection a request holds) and is

@@ -63,8 +63,17 @@ describe("the chat webview in headless Chromium", { skip }, () => {
   let answer: ChatMessage;
 
   const recorded = (): Promise<Recorded> => page.evaluate(() => (window as unknown as { recorded: Recorded }).recorded);
+  // postMessage delivers the event in a later task: resolve once it has been dispatched. The
+  // page's own listener was added first, so it has drawn the message by then.
   const post = (view: MessageView): Promise<void> =>
-    page.evaluate((message) => window.postMessage({ type: "message", message }, "*"), view);
+    page.evaluate(
+      (message) =>
+        new Promise<void>((resolve) => {
+          window.addEventListener("message", () => resolve(), { once: true });
+          window.postMessage({ type: "message", message }, "*");
+        }),
+      view,
+    );
 
   before(async () => {
     assert.ok(existsSync(SCRIPT), `${SCRIPT} is missing: run npm run build first`);

@@ -20,11 +20,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import random
 import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -103,6 +105,8 @@ class ArrivalStamps(LanguageServerProtocol):
     converted to lsprotocol objects)."""
 
     arrivals: asyncio.Queue[float] | None = None
+    # Told of each publishDiagnostics once converted (diagnostics_latency sets it).
+    on_diagnostics: Callable[[types.PublishDiagnosticsParams], None] | None = None
 
     def structure_message(self, data: dict[str, Any]) -> Any:
         if self.arrivals is not None and data.get("method") == "textDocument/publishDiagnostics":
@@ -115,6 +119,17 @@ async def start_client(fake: FakeBackend, root: Path) -> LanguageClient:
     from pytest_lsp import client_capabilities
 
     client = LanguageClient("bench", "1", protocol_cls=ArrivalStamps)
+
+    @client.feature(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
+    def diagnostics(params: types.PublishDiagnosticsParams) -> None:
+        protocol = client.protocol
+        if isinstance(protocol, ArrivalStamps) and protocol.on_diagnostics is not None:
+            protocol.on_diagnostics(params)
+
+    @client.feature("devmatrix/event")
+    def ignore_event(params: Any) -> None:
+        """The views' notification: an editor without views has nothing to do with it."""
+
     await client.start_io(sys.executable, "-m", "devmatrix_lsp")
     await client.initialize_async(
         types.InitializeParams(
@@ -136,10 +151,11 @@ async def diagnostics_latency(
     assert isinstance(client.protocol, ArrivalStamps)
     client.protocol.arrivals = read
 
-    @client.feature(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
     def on_diagnostics(params: types.PublishDiagnosticsParams) -> None:
         if params.uri == uri:
             arrived.put_nowait(time.perf_counter())
+
+    client.protocol.on_diagnostics = on_diagnostics
 
     samples: list[float] = []
     published: list[float] = []
@@ -268,6 +284,9 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
             await client.shutdown_async(None)
             client.exit(None)
             await client.stop()
+            # Stopping the fake cancels its open WebSocket handlers, which uvicorn logs as
+            # errors with tracebacks: expected at this point, not a finding.
+            logging.getLogger("uvicorn.error").setLevel(logging.CRITICAL)
             fake.stop()
     return summarize(baseline, actions, published, diagnostics, plain)
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from concurrent.futures import Future
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -93,25 +94,16 @@ def send_message(
     return StreamingResponse(stream.frames(), media_type=EVENT_STREAM, headers=STREAM_HEADERS)
 
 
+@dataclass(frozen=True)
 class ChatTurn:
     """One message and the model's reply to it, saved together once the reply is complete."""
 
-    def __init__(
-        self,
-        client: LLMClient,
-        engine: Engine,
-        conversation_id: int,
-        content: str,
-        *,
-        user_id: int,
-        team_id: int,
-    ) -> None:
-        self.client = client
-        self.engine = engine
-        self.conversation_id = conversation_id
-        self.content = content
-        self.user_id = user_id
-        self.team_id = team_id
+    client: LLMClient
+    engine: Engine
+    conversation_id: int
+    content: str
+    user_id: int
+    team_id: int
 
     async def take(
         self,

@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request, status
-from sqlalchemy import ColumnElement, Connection, bindparam
-from sqlalchemy import select as sql_select
-from sqlmodel import Session, col, select
+from sqlalchemy import ColumnElement, Connection, bindparam, select
+from sqlmodel import Session, col
 
 from devmatrix.execution.pipeline import run_state
 from devmatrix.storage.models import ExecutionRun, MasterPlan
@@ -24,7 +23,7 @@ router = APIRouter(prefix="/api/v1/plans", tags=["execution"])
 # A plan's team and its latest run in one query of plain columns: clients poll this route.
 _RUN_COLUMNS: list[ColumnElement[Any]] = list(ExecutionRun.__table__.columns)  # type: ignore[attr-defined]
 _LATEST_RUN = (
-    sql_select(col(MasterPlan.team_id).label("plan_team_id"), *_RUN_COLUMNS)
+    select(col(MasterPlan.team_id).label("plan_team_id"), *_RUN_COLUMNS)
     .select_from(MasterPlan)
     .outerjoin(ExecutionRun, col(ExecutionRun.plan_id) == col(MasterPlan.id))
     .where(col(MasterPlan.id) == bindparam("plan_id"))
@@ -45,16 +44,10 @@ def latest_team_run(connection: Connection, plan_id: int, caller: Caller) -> Exe
     return ExecutionRun(**values)
 
 
-def run_status(registry: RunRegistry, session: Session, plan_id: int) -> RunStatus:
+def run_status(registry: RunRegistry, session: Session, plan_id: int, caller: Caller) -> RunStatus:
     """The plan's latest run as the API shows it (`paused` while this server holds it paused)."""
     # On the request's own connection: a second one per request exhausts the pool under load.
-    run = session.exec(
-        select(ExecutionRun)
-        .where(ExecutionRun.plan_id == plan_id)
-        .order_by(col(ExecutionRun.id).desc())
-        .limit(1)
-    ).first()
-    return status_of(registry, plan_id, run)
+    return status_of(registry, plan_id, latest_team_run(session.connection(), plan_id, caller))
 
 
 def status_of(registry: RunRegistry, plan_id: int, run: ExecutionRun | None) -> RunStatus:
@@ -85,7 +78,7 @@ def start_run(request: Request, session: Session, plan_id: int, caller: Caller) 
     registry = run_registry(request.app.state)
     session.commit()  # hand the connection back before the registry takes its own
     registry.start(plan_id)
-    return run_status(registry, session, plan_id)
+    return run_status(registry, session, plan_id, caller)
 
 
 @router.get("/{plan_id}/execution", response_model=RunStatus)
@@ -93,7 +86,7 @@ async def read_status(plan_id: ObjectId, request: Request, caller: MemberAccess)
     """The plan's latest run: status (`stalled` when its process died), counts, cost."""
     # Clients poll this route: one query, through LoopReads (no worker-thread trip on SQLite).
     run = await loop_reads(request.app.state).run(
-        lambda session: latest_team_run(session, plan_id, caller)
+        lambda connection: latest_team_run(connection, plan_id, caller)
     )
     return status_of(run_registry(request.app.state), plan_id, run)
 
@@ -114,7 +107,7 @@ def _control(
     team_plan(session, plan_id, caller)
     registry = run_registry(request.app.state)
     registry.control(plan_id, action)
-    return run_status(registry, session, plan_id)
+    return run_status(registry, session, plan_id, caller)
 
 
 @router.post("/{plan_id}/execution/pause", response_model=RunStatus)

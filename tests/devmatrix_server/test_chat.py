@@ -128,6 +128,15 @@ def conversation(api: Api, user: str = "ada") -> int:
     return int(created.json()["id"])
 
 
+def send_streamed(api: Api, cid: int, content: str, user: str = "ada") -> Any:
+    """POST a message asking for the turn as Server-Sent Events (the test client's response)."""
+    return api.client.post(
+        f"/api/v1/conversations/{cid}/messages",
+        json={"content": content},
+        headers={**api.headers(user), **STREAM},
+    )
+
+
 def saved_contents(api: Api, cid: int) -> list[str]:
     with api.session() as session:
         rows = session.exec(select(Message).where(Message.conversation_id == cid)).all()
@@ -140,11 +149,7 @@ def test_streamed_answer_arrives_in_pieces_and_is_saved(
     api = chat_api(make_sqlite_api, tmp_path)
     cid = conversation(api)
 
-    answer = api.client.post(
-        f"/api/v1/conversations/{cid}/messages",
-        json={"content": "What is an atom?"},
-        headers={**api.headers("ada"), **STREAM},
-    )
+    answer = send_streamed(api, cid, "What is an atom?")
 
     assert answer.status_code == 200, answer.text
     assert answer.headers["content-type"].startswith("text/event-stream")
@@ -172,11 +177,7 @@ def test_streamed_build_request_ends_with_its_plan(
     api = chat_api(make_sqlite_api, tmp_path)
     cid = conversation(api)
 
-    answer = api.client.post(
-        f"/api/v1/conversations/{cid}/messages",
-        json={"content": "Build a tiny calc library with add and mul, tested."},
-        headers={**api.headers("ada"), **STREAM},
-    )
+    answer = send_streamed(api, cid, "Build a tiny calc library with add and mul, tested.")
 
     events = sse_events(answer.text)
     assert [name for name, _ in events] == ["intent", "done"]
@@ -199,11 +200,7 @@ def test_a_model_failure_mid_stream_is_a_problem_event_and_nothing_is_saved(
     api.register("ada")
     cid = conversation(api)
 
-    answer = api.client.post(
-        f"/api/v1/conversations/{cid}/messages",
-        json={"content": "What is an atom?"},
-        headers={**api.headers("ada"), **STREAM},
-    )
+    answer = send_streamed(api, cid, "What is an atom?")
 
     assert answer.status_code == 200
     events = sse_events(answer.text)
@@ -222,14 +219,9 @@ def test_refusals_come_before_the_stream_as_plain_problems(
     api = chat_api(make_sqlite_api, tmp_path)
     api.register("eve", invite_token=api.invite(api.headers("ada"), role="viewer"))
     cid = conversation(api)
-    body = {"content": "What is an atom?"}
 
-    viewer = api.client.post(
-        f"/api/v1/conversations/{cid}/messages", json=body, headers={**api.headers("eve"), **STREAM}
-    )
-    missing = api.client.post(
-        "/api/v1/conversations/999999/messages", json=body, headers={**api.headers("ada"), **STREAM}
-    )
+    viewer = send_streamed(api, cid, "What is an atom?", user="eve")
+    missing = send_streamed(api, 999999, "What is an atom?")
 
     assert viewer.status_code == 403
     assert missing.status_code == 404

@@ -115,16 +115,18 @@ async def _stream_turn(ls: DevMatrixLanguageServer, conversation: int, message: 
     path = f"/api/v1/conversations/{conversation}/messages"
     reply: Any = None
     try:
-        async with contextlib.aclosing(
-            ls.backend.events(path, json={"content": message})
-        ) as events:
-            async for event, data in events:
-                if event == "delta":
-                    pieces.add(str(data.get("text", "")))
-                elif event == "done":
-                    reply = data
+        try:
+            async with contextlib.aclosing(
+                ls.backend.events(path, json={"content": message})
+            ) as events:
+                async for event, data in events:
+                    if event == "delta":
+                        pieces.add(str(data.get("text", "")))
+                    elif event == "done":
+                        reply = data
+        finally:
+            pieces.flush()  # what arrived is reported, however the reading ended
     except asyncio.CancelledError:
-        pieces.flush()
         if not stopped or reading is None:  # the request itself was cancelled ($/cancelRequest)
             if progress is not None:
                 progress.end("Cancelled; the backend still saves the answer.")
@@ -140,11 +142,9 @@ async def _stream_turn(ls: DevMatrixLanguageServer, conversation: int, message: 
             )
         ) from None
     except BaseException:
-        pieces.flush()
         if progress is not None:
             progress.end("The chat failed.")
         raise
-    pieces.flush()
     answer = str(reply["reply"]["content"])
     if not pieces.sent:  # a build request's sentence, or a backend that answers whole
         pieces.add(answer)

@@ -9,10 +9,9 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { EXTENSION_ROOT, REPO_ROOT, repoPython } from "../repo";
-import { processesUsing } from "../integration/session";
 import type { URI } from "vscode-uri";
 import * as fake from "./fakeVscode";
-import { extensionContext, loadBundle, restarts, statusItem, waitFor, type Extension } from "./harness";
+import { deactivateLeavingNothing, extensionContext, loadBundle, restarts, statusItem, waitFor, type Extension } from "./harness";
 
 const python = repoPython();
 
@@ -39,13 +38,7 @@ describe("the bundled extension activated on a fake VS Code", { skip: python ? f
     extension = loadBundle();
   });
 
-  after(async () => {
-    await extension?.deactivate();
-    subscriptions.forEach((s) => s.dispose());
-    const left = processesUsing(dataDir);
-    left.forEach((pid) => process.kill(pid, "SIGKILL"));
-    assert.deepEqual(left, [], "the private backend outlived deactivate()");
-  });
+  after(() => deactivateLeavingNothing(extension, subscriptions, dataDir));
 
   it("starts the language server with the interpreter setting and registers every command", async () => {
     await extension.activate(extensionContext(subscriptions));

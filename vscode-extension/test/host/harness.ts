@@ -2,8 +2,10 @@
  * What the host tests share: the shipped bundle loaded with `vscode` resolved to the fake, an
  * extension context with an in-memory SecretStorage, and waiting for a condition.
  */
+import assert from "node:assert/strict";
 import Module from "node:module";
 import * as path from "node:path";
+import { processesUsing } from "../integration/session";
 import { EXTENSION_ROOT } from "../repo";
 import * as fake from "./fakeVscode";
 
@@ -36,6 +38,20 @@ export function extensionContext(subscriptions: Array<{ dispose(): unknown }>): 
       onDidChange: changed.event,
     },
   };
+}
+
+/** Deactivate, dispose what activate registered, and fail if a process still uses `dataDir`
+ * (the private backend must end with the extension); such leftovers are killed first. */
+export async function deactivateLeavingNothing(
+  extension: Extension | undefined,
+  subscriptions: Array<{ dispose(): unknown }>,
+  dataDir: string,
+): Promise<void> {
+  await extension?.deactivate();
+  subscriptions.forEach((s) => s.dispose());
+  const left = processesUsing(dataDir);
+  left.forEach((pid) => process.kill(pid, "SIGKILL"));
+  assert.deepEqual(left, [], "the private backend outlived deactivate()");
 }
 
 /** Poll `condition` every 100 ms until it gives a truthy value; fail with the recent output. */

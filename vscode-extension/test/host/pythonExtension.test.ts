@@ -11,9 +11,8 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { REPO_ROOT, repoPython } from "../repo";
-import { processesUsing } from "../integration/session";
 import * as fake from "./fakeVscode";
-import { extensionContext, loadBundle, restarts, statusItem, waitFor, type Extension } from "./harness";
+import { deactivateLeavingNothing, extensionContext, loadBundle, restarts, statusItem, waitFor, type Extension } from "./harness";
 
 const python = repoPython();
 
@@ -51,13 +50,7 @@ describe("the Python extension's active interpreter", { skip: python ? false : "
     extension = loadBundle();
   });
 
-  after(async () => {
-    await extension?.deactivate();
-    subscriptions.forEach((s) => s.dispose());
-    const left = processesUsing(dataDir);
-    left.forEach((pid) => process.kill(pid, "SIGKILL"));
-    assert.deepEqual(left, [], "the private backend outlived deactivate()");
-  });
+  after(() => deactivateLeavingNothing(extension, subscriptions, dataDir));
 
   it("starts the language server with the Python extension's active interpreter", async () => {
     await extension.activate(extensionContext(subscriptions));

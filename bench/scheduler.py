@@ -476,7 +476,7 @@ def print_target(quality: dict[str, dict[str, dict[str, float]]]) -> None:
     print(
         f"\nmakespan / bound, target <= {MAKESPAN_TARGET}, mean (max) over seeds:\n"
         f"  {'shape':16} floor (no schedule is below)  oracle   ours (plan estimates)"
-        "  no estimates (the runner today)  verdict"
+        "  no estimates (atoms counted)     verdict"
     )
     ours, oracle, blind = (quality[p] for p in ("size_weighted", "oracle", "unweighted"))
     for name, s in ours.items():
@@ -506,8 +506,8 @@ def print_target(quality: dict[str, dict[str, dict[str, float]]]) -> None:
                 " makespan: the heavy-tailed noise is not known before the call."
             )
     print(
-        "  (the runner orders atoms by remaining path in atoms: the plan's size estimate is not"
-        " stored per atom, so a real run stands in the 'no estimates' column)"
+        "  (the runner weights remaining paths by each atom's planned size target, as 'ours' does;"
+        " 'no estimates' counts atoms instead)"
     )
 
 

@@ -375,12 +375,19 @@ async def run_atoms(run: PlanRun) -> dict[str, str]:
                 ok = await run.produce(atom) and ok
         return Outcome.success() if ok else Outcome.failure(f"{name} failed validation")
 
+    # Longest remaining path first, weighted by what the plan knows of each atom's length: a
+    # model call takes about as long as the code it writes, and a cycle's atoms run in turn.
+    costs = {
+        name: float(sum(run.state.atoms[key].size_target for key in keys))
+        for name, keys in units.items()
+    }
     result = await run_schedule(
         units,
         edges,
         work,
         concurrency=run.options.concurrency,
         done=done,
+        costs=costs,
         control=run.control,
         hooks=ScheduleHooks(),
     )

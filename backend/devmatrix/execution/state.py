@@ -66,6 +66,7 @@ class AtomState:
     )
     pending_source: str = "model"
     pending_request: dict[str, Any] | None = None  # sent (maybe answered) before a crash
+    size_target: int = 10  # lines of body the plan asks for
 
 
 @dataclass
@@ -187,6 +188,7 @@ def _atom_state(session: Session, atom: Atom) -> AtomState:
         pending_code=pending,
         pending_source=last.source if last is not None and pending is not None else "model",
         pending_request=last.request if last is not None and last.outcome == "requested" else None,
+        size_target=atom.size_target,
     )
 
 

@@ -125,6 +125,7 @@ def _atom_row(plan_id: int, task_id: int | None, position: int, atom: PlannedAto
         uses=list(atom.spec.uses),
         requirement_codes=list(atom.spec.requirements),
         position=position,
+        size_target=atom.spec.size_target,
         updated_at=utcnow(),
     )
 

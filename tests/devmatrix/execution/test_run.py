@@ -4,12 +4,13 @@ project passes its own tests; acceptance verdicts are stored per requirement."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
-from sqlmodel import select
+from sqlmodel import col, select
 
 from devmatrix.storage.db import create_db_engine, session_scope
 from devmatrix.storage.models import (
@@ -111,3 +112,39 @@ def test_a_plan_that_is_not_approved_does_not_run(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "approve" in result.stderr
     assert not (tmp_path / "out" / "calc").exists()
+
+
+def test_the_plans_size_targets_order_the_atoms_that_are_ready_together(tmp_path: Path) -> None:
+    """Once `add` is done, `test_add` and `mul` are both ready. Counted in atoms, `mul` has the
+    longer path left (`mul`, then `test_mul`), so it would go first; weighted by the plan's size
+    targets (30 lines against 5 + 5), `test_add` does. One atom at a time shows the order."""
+    answers = json.loads((FIXTURES / "calc_answers.json").read_text())
+    for entry in answers["answers"]:
+        if entry["purpose"].startswith("atoms:"):
+            for atom in entry["answer"]["atoms"]:
+                atom["size_target"] = 30 if atom["qualified_name"] == "test_add" else 5
+    scripted = tmp_path / "answers.json"
+    scripted.write_text(json.dumps(answers))
+    env = {**scripted_env(tmp_path / "data"), "DEVMATRIX_SCRIPTED_ANSWERS": str(scripted)}
+    result = devmatrix(
+        "run", str(FIXTURES / "calc_spec.md"), "--out", str(tmp_path / "out"),
+        "--concurrency", "1", env=env,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+
+    engine = create_db_engine(f"sqlite:///{tmp_path / 'data' / 'devmatrix.db'}")
+    with session_scope(engine) as session:
+        targets = {a.qualified_name: a.size_target for a in session.exec(select(Atom))}
+        assert targets == {"add": 5, "test_add": 30, "mul": 5, "test_mul": 5}
+        calls = session.exec(
+            select(UsageRecord.purpose)
+            .where(col(UsageRecord.purpose).startswith("atom:"))
+            .order_by(col(UsageRecord.id))
+        ).all()
+    first_calls = list(dict.fromkeys(calls))
+    assert first_calls == [
+        "atom:calc/ops.py::add",
+        "atom:tests/test_ops.py::test_add",
+        "atom:calc/mul.py::mul",
+        "atom:tests/test_mul.py::test_mul",
+    ]

@@ -34,6 +34,8 @@ class Atom(SQLModel, table=True):
     uses: list[str] = json_field(list)
     requirement_codes: list[str] = json_field(list)
     position: int = 0
+    # Lines of body the plan asks for: the scheduler's estimate of how long the atom takes.
+    size_target: int = 10
     status: str = Field(default="pending", max_length=16)
     code: str | None = None
     start_line: int | None = None

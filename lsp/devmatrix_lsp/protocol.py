@@ -4,6 +4,11 @@ JSON-RPC gets InvalidRequest, unparsable JSON gets ParseError; the server keeps 
 
 Text sync goes to the server's own line-based store (see documents.py) instead of pygls'
 workspace, and the workDoneToken of executeCommand is made visible to the command.
+
+`$/cancelRequest` reaches the work itself: pygls runs a built-in handler (executeCommand,
+shutdown, ...) as a generator that hands the user's handler to a task of its own, and cancels
+only the outer request, which answers RequestCancelled while the task (a chat reading its
+answer) would go on.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import contextvars
 import json
 import logging
 from collections.abc import Generator
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,6 +48,8 @@ class Refused:
 class DevMatrixProtocol(LanguageServerProtocol):
     """pygls' protocol with proper errors for bad messages and a cheaper text sync."""
 
+    _started: Any = None  # the future of the handler `_execute_handler` started last
+
     def structure_message(self, data: dict[str, Any]) -> Any:
         """Read one message; a request that does not fit becomes `Refused` instead of vanishing."""
         try:
@@ -64,6 +72,32 @@ class DevMatrixProtocol(LanguageServerProtocol):
             self._send_error(msg_id, error)
             return
         super().handle_message(message)
+
+    def _execute_handler(
+        self,
+        msg_id: Any,
+        handler: Any,
+        callback: Any = None,
+        args: Any = None,
+        kwargs: Any = None,
+    ) -> None:
+        """pygls' dispatch, remembering the future of what it started (see `_run_generator`)."""
+        super()._execute_handler(msg_id, handler, callback, args, kwargs)
+        self._started = self._request_futures.get(msg_id)
+
+    def _run_generator(self, future: Any, *, gen: Handlers, result_future: Future[Any]) -> None:
+        """pygls' next step of a generator handler; the step it starts (the user's handler)
+        is cancelled with the request, so a cancelled command stops working."""
+        self._started = None
+        super()._run_generator(future, gen=gen, result_future=result_future)
+        step = self._started
+        if step is not None and step is not result_future and not step.done():
+
+            def follow(request: Future[Any]) -> None:
+                if request.cancelled():
+                    step.cancel()
+
+            result_future.add_done_callback(follow)
 
     def answer_parse_error(self, error: Exception) -> None:
         """Tell the client its last message was not JSON."""

@@ -166,6 +166,51 @@ async def test_cancelling_the_progress_stops_reading_and_the_backend_still_saves
         await asyncio.sleep(0.1)
 
 
+async def test_cancelling_the_request_ends_its_progress_and_the_backend_still_saves_the_turn(
+    client: LanguageClient,
+) -> None:
+    """`$/cancelRequest` (an editor dropping the request, not the user's stop button)."""
+    first = await chat(client, {"text": "What is an atom?"}, "q-1")
+    conversation = first["conversationId"]
+    client.progress_reports["long-2"] = []
+    asking = asyncio.ensure_future(
+        client.protocol.send_request_async(
+            types.WORKSPACE_EXECUTE_COMMAND,
+            types.ExecuteCommandParams(
+                command="devmatrix.chat",
+                arguments=[{"text": "a long one, please", "conversationId": conversation}],
+                work_done_token="long-2",
+            ),
+            msg_id="chat-to-drop",
+        )
+    )
+    deadline = time.monotonic() + 60
+    while not pieces(client, "long-2"):
+        assert time.monotonic() < deadline, "no piece of the long answer arrived"
+        await asyncio.sleep(0.01)
+    client.protocol.notify(types.CANCEL_REQUEST, types.CancelParams(id="chat-to-drop"))
+    with pytest.raises(JsonRpcException) as dropped:
+        await asyncio.wait_for(asking, 30)
+    assert dropped.value.code == types.LSPErrorCodes.RequestCancelled
+    received = "".join(pieces(client, "long-2"))
+    assert len(received) < len(LONG_ANSWER), "the cancel came after the whole answer"
+    # The answer to the request goes out when it is cancelled; the reading stops just after.
+    while not isinstance(end := client.progress_reports["long-2"][-1], types.WorkDoneProgressEnd):
+        assert time.monotonic() < deadline, "the progress did not end"
+        await asyncio.sleep(0.01)
+    assert end.message == "Cancelled; the backend still saves the answer."
+    received = "".join(pieces(client, "long-2"))
+    assert len(received) < len(LONG_ANSWER), "the reading went on to the whole answer"
+    while saved(client.database, conversation)[-1] != ("assistant", LONG_ANSWER):
+        assert time.monotonic() < deadline, saved(client.database, conversation)
+        await asyncio.sleep(0.1)
+    # The server goes on serving, and dropping a request did not mark the backend unreachable.
+    status = await client.workspace_execute_command_async(
+        types.ExecuteCommandParams(command="devmatrix.status")
+    )
+    assert status["state"] == "connected", status
+
+
 async def test_a_model_failing_in_the_middle_of_the_turn_is_an_error_with_its_detail(
     client: LanguageClient,
 ) -> None:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import posixpath
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from itertools import groupby
+from operator import attrgetter
 
 from devmatrix.code.atoms import CodeAtom, ImportBinding
 from devmatrix.code.languages import PACKAGE_STEMS, SOURCE_EXTENSIONS
@@ -61,7 +63,8 @@ class SymbolIndex:
         # of a file (and re-exports from every importer): each is answered once.
         self._lookups: dict[tuple[str, tuple[str, ...], int], str | None] = {}
         self._modules: dict[tuple[str, bool, str], str | None] = {}
-        self._answers: dict[str, dict[str, str | None]] = {}
+        # Per file: the names that resolve (-> atom id), and every name already asked.
+        self._answers: dict[str, tuple[dict[str, str], set[str]]] = {}
         self._file_heads: dict[str, set[str]] = {}
         # A name whose head no file defines or imports resolves to nothing (locals, builtins).
         self.heads = {key.partition(".")[0] for table in self.symbols.values() for key in table}
@@ -167,44 +170,47 @@ class SymbolIndex:
             return self.lookup(sub_file, rest, depth) if sub_file and rest else None
         return None
 
-    def targets(self, atom: CodeAtom) -> list[str]:
-        """The ids the references of `atom` resolve to, in reference order (repeats kept)."""
-        answers = self._file_answers(atom.file, atom.references)
+    def targets(self, atom: CodeAtom, answers: dict[str, str] | None = None) -> set[str]:
+        """The ids the references of `atom` resolve to. `answers` are the file's (see
+        `file_answers`), when the caller has them for every reference of `atom`."""
+        if answers is None:
+            answers = self.file_answers(atom.file, set(atom.references))
         nested = self._nested(atom) if len(atom.defines) > 1 else set()
         own: dict[str, ImportBinding] = {}
         if atom.imports and atom.kind not in _BLOCK_KINDS:
             own = {b.local: b for b in atom.imports if b.symbol != "*"}
         if not nested and not own:
-            return [t for t in map(answers.__getitem__, atom.references) if t is not None]
+            return set(map(answers.__getitem__, answers.keys() & atom.references))
         # A name whose head the atom's own imports do not bind resolves as in the whole file.
         own_heads = {local.partition(".")[0] for local in own}
-        found: list[str] = []
+        found: set[str] = set()
         for reference in atom.references:
             head = reference.partition(".")[0]
             # A nested function shadows a module-level name of the same name.
             if head in nested:
                 continue
-            if head in own_heads:
-                target = self._answer(atom.file, reference, own)
-            else:
-                target = answers[reference]
+            target = (
+                self._answer(atom.file, reference, own)
+                if head in own_heads
+                else answers.get(reference)
+            )
             if target is not None:
-                found.append(target)
+                found.add(target)
         return found
 
-    def _file_answers(self, file: str, references: Iterable[str]) -> dict[str, str | None]:
-        """What `references` resolve to in `file` (before an atom's own imports), each name
-        worked out once per file and shared by every atom of the file."""
-        answers = self._answers.setdefault(file, {})
-        unknown = [reference for reference in references if reference not in answers]
+    def file_answers(self, file: str, references: set[str]) -> dict[str, str]:
+        """The file's answers (name -> atom id, for the names that resolve) before an atom's own
+        imports, worked out once per name and file for every atom of the file."""
+        answers, asked = self._answers.setdefault(file, ({}, set()))
+        unknown = references - asked
         if unknown:
+            asked |= unknown
             heads = self.file_heads(file)
             for reference in unknown:
-                answers[reference] = (
-                    self._answer(file, reference, {})
-                    if reference.partition(".")[0] in heads
-                    else None
-                )
+                if reference.partition(".")[0] in heads:
+                    target = self._answer(file, reference, {})
+                    if target is not None:
+                        answers[reference] = target
         return answers
 
     @staticmethod
@@ -246,17 +252,22 @@ def resolve_edges(atoms: Sequence[CodeAtom]) -> list[tuple[str, str]]:
     # Targets grouped by user: sorting users, then each user's few targets, is cheaper than
     # sorting every pair.
     uses: dict[str, set[str]] = {}
-    for atom in atoms:
-        user = atom.id
-        found = index.targets(atom)
-        if atom.kind in ("method", "test", "class"):
-            owner, dot, _ = atom.qualified_name.rpartition(".")
-            owner_id = index.symbols[atom.file].get(owner) if dot else None
-            if owner_id is not None and owner_id in ids:
-                found.append(owner_id)
-        if found:
-            targets = set(found)
-            targets.discard(user)
-            if targets:
-                uses.setdefault(user, set()).update(targets)
+    # A file's atoms are usually listed together: their names are answered in one batch.
+    for file, group in groupby(atoms, key=attrgetter("file")):
+        members = list(group)
+        answers = index.file_answers(file, set().union(*[a.references for a in members]))
+        for atom in members:
+            user = atom.id
+            found = index.targets(atom, answers)
+            if atom.kind in ("method", "test", "class"):
+                owner, dot, _ = atom.qualified_name.rpartition(".")
+                owner_id = index.symbols[file].get(owner) if dot else None
+                if owner_id is not None and owner_id in ids:
+                    found.add(owner_id)
+            found.discard(user)
+            if found:
+                if user in uses:
+                    uses[user] |= found
+                else:
+                    uses[user] = found
     return [(user, target) for user in sorted(uses) for target in sorted(uses[user])]

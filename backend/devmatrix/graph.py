@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, partial
 from typing import NamedTuple
 
 import networkx as nx
@@ -117,7 +117,8 @@ def graph_from_edges(nodes: Sequence[str], pairs: Sequence[tuple[str, str]]) -> 
         renumber[old] = new
     return DependencyGraph(
         nodes=tuple(nodes),
-        edges=tuple(map(Edge._make, pairs)),
+        # tuple.__new__ is what Edge._make runs, without a Python call per edge.
+        edges=tuple(map(partial(tuple.__new__, Edge), pairs)),
         cycles=tuple(sorted(c for c in components if len(c) > 1)),
         units=tuple(components[u] for u in order),
         unit_waves=tuple(tuple(renumber[u] for u in wave) for wave in generations),
@@ -136,6 +137,12 @@ def _components(successors: list[list[int]]) -> list[list[int]]:
     for root in range(size):
         if index[root] >= 0:
             continue
+        if not successors[root]:
+            # An atom nothing uses (most of them) is a component of its own: no search.
+            index[root] = count
+            count += 1
+            found.append([root])
+            continue
         index[root] = low[root] = count
         count += 1
         stack.append(root)
@@ -144,6 +151,11 @@ def _components(successors: list[list[int]]) -> list[list[int]]:
         while path:
             node, pending = path[-1]
             for nxt in pending:
+                if index[nxt] < 0 and not successors[nxt]:
+                    index[nxt] = count
+                    count += 1
+                    found.append([nxt])
+                    continue
                 if index[nxt] < 0:
                     index[nxt] = low[nxt] = count
                     count += 1

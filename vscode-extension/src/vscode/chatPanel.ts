@@ -16,6 +16,9 @@ export class ChatPanel implements vscode.Disposable {
   private static current: ChatPanel | undefined;
   private readonly transcript = new ChatTranscript();
   private readonly disposables: vscode.Disposable[] = [];
+  /** Cancelled when the panel closes: an answer still streaming stops being read. */
+  private readonly closing = new vscode.CancellationTokenSource();
+  private closed = false;
 
   /** Show the panel, creating it on first use. */
   static show(extensionUri: vscode.Uri, server: ServerController, onPlan: (plan: PlanResult) => Promise<void>): void {
@@ -61,6 +64,7 @@ export class ChatPanel implements vscode.Disposable {
   }
 
   private post(message: ChatMessage): void {
+    if (this.closed) return; // a closed panel's webview throws on every use
     void this.panel.webview.postMessage({ type: "message", message: messageView(message) });
   }
 
@@ -71,18 +75,24 @@ export class ChatPanel implements vscode.Disposable {
     let lastRender = 0;
     const argument = this.transcript.conversationId === undefined ? { text } : { text, conversationId: this.transcript.conversationId };
     try {
-      const result = await this.server.executeStreaming<ChatResult>(ServerCommand.chat, argument, (delta) => {
-        this.transcript.append(answer, delta);
-        if (Date.now() - lastRender >= RENDER_EVERY_MS) {
-          lastRender = Date.now();
-          this.post(answer);
-        }
-      });
+      const result = await this.server.executeStreaming<ChatResult>(
+        ServerCommand.chat,
+        argument,
+        (delta) => {
+          this.transcript.append(answer, delta);
+          if (Date.now() - lastRender >= RENDER_EVERY_MS) {
+            lastRender = Date.now();
+            this.post(answer);
+          }
+        },
+        this.closing.token,
+      );
       this.transcript.finish(answer, result, await readText(result.uri));
       if (result.kind === "plan" && result.planId !== undefined) {
         await this.onPlan({ planId: result.planId, uri: result.uri });
       }
     } catch (error) {
+      if (this.closed) return; // stopped by closing the panel; the backend still saves the turn
       this.transcript.fail(answer, error instanceof Error ? error.message : String(error));
     }
     this.post(answer);
@@ -108,6 +118,9 @@ export class ChatPanel implements vscode.Disposable {
   dispose(): void {
     if (ChatPanel.current !== this) return;
     ChatPanel.current = undefined;
+    this.closed = true;
+    this.closing.cancel();
+    this.closing.dispose();
     this.disposables.forEach((d) => d.dispose());
     this.panel.dispose();
   }

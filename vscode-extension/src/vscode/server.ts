@@ -95,19 +95,26 @@ export class ServerController implements vscode.Disposable {
   }
 
   /** Run a command with a work-done token and hand every `$/progress` report message to `onReport`. */
-  async executeStreaming<T>(command: ServerCommandName, argument: object, onReport: (message: string) => void): Promise<T> {
+  /** A command whose progress reports are passed to `onReport` as they come; cancelling `token`
+   * sends `$/cancelRequest`, which stops the server's work on it. */
+  async executeStreaming<T>(
+    command: ServerCommandName,
+    argument: object,
+    onReport: (message: string) => void,
+    token?: vscode.CancellationToken,
+  ): Promise<T> {
     const client = this.requireClient();
-    const token = randomUUID();
-    const listener = client.onProgress(WorkDoneProgress.type, token, (value) => {
+    const progressToken = randomUUID();
+    const listener = client.onProgress(WorkDoneProgress.type, progressToken, (value) => {
       if (value.kind === "report" && value.message) onReport(value.message);
     });
     this.quietDocuments++;
     try {
-      return (await client.sendRequest(ExecuteCommandRequest.type, {
-        command,
-        arguments: [argument],
-        workDoneToken: token,
-      })) as T;
+      return (await client.sendRequest(
+        ExecuteCommandRequest.type,
+        { command, arguments: [argument], workDoneToken: progressToken },
+        token,
+      )) as T;
     } finally {
       this.quietDocuments--;
       listener.dispose();

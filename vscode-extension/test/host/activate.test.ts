@@ -14,6 +14,26 @@ import * as fake from "./fakeVscode";
 import { deactivateLeavingNothing, extensionContext, loadBundle, restarts, statusItem, waitFor, type Extension } from "./harness";
 
 const python = repoPython();
+const LONG_ANSWER = Array.from({ length: 60 }, (_, n) => `Piece ${n} of a long answer that takes a while.`).join(" ");
+
+/** The calc plan's answers, and a question's long answer (the scripted model streams it). */
+function answersWithChat(workspace: string): string {
+  const calc = JSON.parse(readFileSync(path.join(REPO_ROOT, "tests", "fixtures", "execution", "calc_answers.json"), "utf8"));
+  const chat = [
+    { purpose: "intent", contains: "long", answer: { intent: "question" } },
+    { purpose: "chat", answer: LONG_ANSWER },
+  ];
+  const file = path.join(workspace, "answers.json");
+  writeFileSync(file, JSON.stringify({ answers: [...chat, ...calc.answers] }));
+  return file;
+}
+
+/** The assistant's text as the chat panel last posted it to its webview. */
+function assistantPosts(panel: fake.FakeWebviewPanel): Array<{ html: string; streaming: boolean }> {
+  return panel.posted
+    .map((p) => (p as { message: { role: string; html: string; streaming: boolean } }).message)
+    .filter((m) => m.role === "assistant");
+}
 
 describe("the bundled extension activated on a fake VS Code", { skip: python ? false : "no .venv in the repository (run make install)" }, () => {
   let extension: Extension;
@@ -29,7 +49,8 @@ describe("the bundled extension activated on a fake VS Code", { skip: python ? f
     for (const [key, value] of Object.entries({
       "devmatrix.interpreter": python,
       "devmatrix.model.provider": "scripted",
-      "devmatrix.scriptedAnswers": path.join(REPO_ROOT, "tests", "fixtures", "execution", "calc_answers.json"),
+      "devmatrix.scriptedAnswers": answersWithChat(workspace),
+      "devmatrix.trace.server": "messages", // vscode-languageclient's trace shows what it sends
       "devmatrix.dataDir": ".data",
       "devmatrix.review.confidenceThreshold": 1.0,
     })) {
@@ -109,6 +130,32 @@ describe("the bundled extension activated on a fake VS Code", { skip: python ? f
     const mul = fake.Uri.file(path.join(workspace, "calc", "mul.py")).toString();
     await waitFor("the review warning to clear", 30_000, () => !fake.host.diagnostics.get(mul)?.some((d) => d.code === "review-needed"));
     await waitFor("the review queue to empty", 30_000, () => provider.getChildren().length === 0);
+  });
+
+  it("stops reading a streamed answer when the chat panel is closed, and leaves the closed webview alone", async () => {
+    const opened = fake.host.webviewPanels.length;
+    await fake.commands.executeCommand("devmatrix.openChat");
+    const panel = fake.host.webviewPanels[opened];
+    assert.equal(panel.viewType, "devmatrix.chat");
+    panel.receive({ type: "send", text: "a long one, please" });
+    await waitFor("a piece of the answer in the panel", 60_000, () =>
+      assistantPosts(panel).some((m) => m.streaming && m.html.includes("Piece 0")),
+    );
+    const seen = fake.host.output.length;
+    panel.dispose(); // the person closes the panel while the answer streams
+    await waitFor("$/cancelRequest sent to the server", 30_000, () =>
+      fake.host.output.slice(seen).some((line) => line.includes("Sending notification '$/cancelRequest'")),
+    );
+    const posts = panel.posted.length;
+    await new Promise((resolve) => setTimeout(resolve, 1_000)); // the answer would stream for seconds more
+    assert.equal(panel.posted.length, posts, "the closed panel's webview was still written to");
+    assert.ok(!assistantPosts(panel).some((m) => m.html.includes("Piece 59")), "the whole answer arrived before the close");
+    const failures = fake.host.output.filter((line) => /disposed|Unhandled|failed with message/i.test(line));
+    assert.deepEqual(failures, []);
+    // The chat opens again, fresh.
+    await fake.commands.executeCommand("devmatrix.openChat");
+    assert.equal(fake.host.webviewPanels.length, opened + 2);
+    fake.host.webviewPanels[opened + 1].dispose();
   });
 
   it("collapses restart requests that come together into one restart", async () => {

@@ -137,6 +137,37 @@ export const TextDocumentSaveReason = { Manual: 1, AfterDelay: 2, FocusOut: 3 };
 export const FileType = { Unknown: 0, File: 1, Directory: 2, SymbolicLink: 64 };
 export const version = "1.82.0";
 
+/** A webview panel as VS Code gives it: using the webview of a closed panel throws, as VS Code's
+ * does ("Webview is disposed"); `receive` is the webview's script posting a message. */
+export class FakeWebviewPanel {
+  readonly posted: unknown[] = [];
+  disposed = false;
+  private readonly received = new EventEmitter<unknown>();
+  private readonly closed = new EventEmitter<void>();
+  private readonly view = {
+    html: "",
+    cspSource: "vscode-resource:",
+    asWebviewUri: (uri: URI) => uri,
+    onDidReceiveMessage: this.received.event,
+    postMessage: async (message: unknown) => (this.posted.push(message), true),
+  };
+  readonly onDidDispose = this.closed.event;
+  constructor(readonly viewType: string) {}
+  get webview() {
+    if (this.disposed) throw new Error("Webview is disposed");
+    return this.view;
+  }
+  reveal(): void {}
+  receive(message: unknown): void {
+    this.received.fire(message);
+  }
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.closed.fire();
+  }
+}
+
 /** What the test controls and reads. */
 export const host = {
   settings: new Map<string, unknown>(),
@@ -157,6 +188,7 @@ export const host = {
   inputValidation: [] as Array<string | undefined>,
   contentProviders: new Map<string, { provideTextDocumentContent(uri: URI): string }>(),
   workspaceFolders: [] as Array<{ uri: URI; name: string; index: number }>,
+  webviewPanels: [] as FakeWebviewPanel[],
 };
 
 /** Tell listeners that these settings (full keys, e.g. "devmatrix.interpreter") changed. */
@@ -224,6 +256,11 @@ export const window = {
     const item = { id, text: "", tooltip: "", name: "", command: "", backgroundColor: undefined, show: () => undefined, dispose: () => undefined };
     host.statusBarItems.push(item);
     return item;
+  },
+  createWebviewPanel: (viewType: string) => {
+    const panel = new FakeWebviewPanel(viewType);
+    host.webviewPanels.push(panel);
+    return panel;
   },
   createTreeView: (id: string, options: { treeDataProvider: unknown }) => {
     const view = { ...options, message: undefined as string | undefined, badge: undefined, dispose: () => undefined };

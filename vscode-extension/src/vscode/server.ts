@@ -94,9 +94,8 @@ export class ServerController implements vscode.Disposable {
     return (await client.sendRequest(ExecuteCommandRequest.type, { command, arguments: [argument] })) as T;
   }
 
-  /** Run a command with a work-done token and hand every `$/progress` report message to `onReport`. */
-  /** A command whose progress reports are passed to `onReport` as they come; cancelling `token`
-   * sends `$/cancelRequest`, which stops the server's work on it. */
+  /** Run a command with a work-done token and hand every `$/progress` report message to `onReport`;
+   * cancelling `token` sends `$/cancelRequest`, which stops the server's work on it. */
   async executeStreaming<T>(
     command: ServerCommandName,
     argument: object,

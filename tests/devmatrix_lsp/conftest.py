@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+from lsprotocol import types
+from pygls.uris import from_fs_path
+from pytest_lsp import LanguageClient, client_capabilities
 
 from tests.devmatrix_lsp.fake_backend import FakeBackend
 
@@ -34,6 +38,30 @@ def atom(
         "attempts": 1,
         "last_error": None,
     }
+
+
+async def start_on_scripted_backend(
+    client: LanguageClient,
+    editor: str,
+    workspace: Path,
+    answers: Path,
+    data_dir: Path,
+    **settings: Any,
+) -> None:
+    """Initialize `client` as `editor` on `workspace`; the server starts its private backend in
+    `data_dir`, with the scripted model playing `answers` (and any other `settings`)."""
+    await client.initialize_session(
+        types.InitializeParams(
+            capabilities=client_capabilities(editor),
+            root_uri=from_fs_path(str(workspace)),
+            initialization_options={
+                "provider": "scripted",
+                "scriptedAnswers": str(answers),
+                **settings,
+                "dataDir": str(data_dir),
+            },
+        )
+    )
 
 
 @pytest.fixture

@@ -18,8 +18,10 @@ import pytest
 import pytest_lsp
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
-from pygls.uris import from_fs_path, to_fs_path
-from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
+from pygls.uris import to_fs_path
+from pytest_lsp import ClientServerConfig, LanguageClient
+
+from tests.devmatrix_lsp.conftest import start_on_scripted_backend
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "execution"
 ANSWER = (
@@ -55,16 +57,8 @@ async def client(lsp_client: LanguageClient, tmp_path: Path) -> AsyncIterator[La
     """A VS Code client on a private backend with the scripted model."""
     workspace = tmp_path / "workspace"
     workspace.mkdir()
-    await lsp_client.initialize_session(
-        types.InitializeParams(
-            capabilities=client_capabilities("visual-studio-code"),
-            root_uri=from_fs_path(str(workspace)),
-            initialization_options={
-                "provider": "scripted",
-                "scriptedAnswers": str(chat_answers(tmp_path)),
-                "dataDir": str(tmp_path / "data"),
-            },
-        )
+    await start_on_scripted_backend(
+        lsp_client, "visual-studio-code", workspace, chat_answers(tmp_path), tmp_path / "data"
     )
     lsp_client.database = tmp_path / "data" / "devmatrix.db"
     yield lsp_client

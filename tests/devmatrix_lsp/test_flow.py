@@ -20,8 +20,9 @@ import pytest
 import pytest_lsp
 from lsprotocol import types
 from pygls.uris import from_fs_path
-from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
+from pytest_lsp import ClientServerConfig, LanguageClient
 
+from tests.devmatrix_lsp.conftest import start_on_scripted_backend
 from tests.devmatrix_lsp.workspace_edit import apply_edit
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "execution"
@@ -75,17 +76,13 @@ async def client(
     workspace = tmp_path / "workspace"
     workspace.mkdir()
     (workspace / "spec.md").write_text((FIXTURES / "calc_spec.md").read_text(), encoding="utf-8")
-    await lsp_client.initialize_session(
-        types.InitializeParams(
-            capabilities=client_capabilities(request.param),
-            root_uri=from_fs_path(str(workspace)),
-            initialization_options={
-                "provider": "scripted",
-                "scriptedAnswers": str(FIXTURES / "calc_answers.json"),
-                "reviewThreshold": 1.0,
-                "dataDir": str(tmp_path / "data"),
-            },
-        )
+    await start_on_scripted_backend(
+        lsp_client,
+        request.param,
+        workspace,
+        FIXTURES / "calc_answers.json",
+        tmp_path / "data",
+        reviewThreshold=1.0,
     )
     lsp_client.editor_name = request.param
     lsp_client.workspace_root = workspace
@@ -237,16 +234,8 @@ async def failing(lsp_client: LanguageClient, tmp_path: Path) -> AsyncIterator[L
     workspace = tmp_path / "workspace"
     workspace.mkdir()
     (workspace / "spec.md").write_text((FIXTURES / "calc_spec.md").read_text(), encoding="utf-8")
-    await lsp_client.initialize_session(
-        types.InitializeParams(
-            capabilities=client_capabilities("neovim"),
-            root_uri=from_fs_path(str(workspace)),
-            initialization_options={
-                "provider": "scripted",
-                "scriptedAnswers": str(failing_answers(tmp_path)),
-                "dataDir": str(tmp_path / "data"),
-            },
-        )
+    await start_on_scripted_backend(
+        lsp_client, "neovim", workspace, failing_answers(tmp_path), tmp_path / "data"
     )
     lsp_client.workspace_root = workspace
     yield lsp_client

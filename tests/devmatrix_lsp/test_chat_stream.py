@@ -99,6 +99,37 @@ def saved(database: Path, conversation: int) -> list[tuple[str, str]]:
     return [(str(role), str(content)) for role, content in rows]
 
 
+async def ask_the_long_question(
+    client: LanguageClient, conversation: int, token: str
+) -> asyncio.Future[Any]:
+    """Send the question whose answer streams for seconds (request id = `token`); return once
+    its first piece has been reported, with the request still running."""
+    client.progress_reports[token] = []
+    asking = asyncio.ensure_future(
+        client.protocol.send_request_async(
+            types.WORKSPACE_EXECUTE_COMMAND,
+            types.ExecuteCommandParams(
+                command="devmatrix.chat",
+                arguments=[{"text": "a long one, please", "conversationId": conversation}],
+                work_done_token=token,
+            ),
+            msg_id=token,
+        )
+    )
+    deadline = time.monotonic() + 60
+    while not pieces(client, token):
+        assert time.monotonic() < deadline, "no piece of the long answer arrived"
+        await asyncio.sleep(0.01)
+    return asking
+
+
+async def until_the_long_answer_is_saved(client: LanguageClient, conversation: int) -> None:
+    deadline = time.monotonic() + 60
+    while saved(client.database, conversation)[-1] != ("assistant", LONG_ANSWER):
+        assert time.monotonic() < deadline, saved(client.database, conversation)
+        await asyncio.sleep(0.1)
+
+
 async def test_an_answer_streams_as_several_reports_and_a_build_request_is_a_plan(
     client: LanguageClient,
 ) -> None:
@@ -129,20 +160,7 @@ async def test_cancelling_the_progress_stops_reading_and_the_backend_still_saves
 ) -> None:
     first = await chat(client, {"text": "What is an atom?"}, "q-1")
     conversation = first["conversationId"]
-    client.progress_reports["long-1"] = []
-    asking = asyncio.ensure_future(
-        client.workspace_execute_command_async(
-            types.ExecuteCommandParams(
-                command="devmatrix.chat",
-                arguments=[{"text": "a long one, please", "conversationId": conversation}],
-                work_done_token="long-1",
-            )
-        )
-    )
-    deadline = time.monotonic() + 60
-    while not pieces(client, "long-1"):
-        assert time.monotonic() < deadline, "no piece of the long answer arrived"
-        await asyncio.sleep(0.01)
+    asking = await ask_the_long_question(client, conversation, "long-1")
     client.protocol.notify(
         types.WINDOW_WORK_DONE_PROGRESS_CANCEL,
         types.WorkDoneProgressCancelParams(token="long-1"),
@@ -155,9 +173,7 @@ async def test_cancelling_the_progress_stops_reading_and_the_backend_still_saves
     assert received, "no piece before the stop"
     assert len(received) < len(LONG_ANSWER), "the stop came after the whole answer"
     assert client.progress_reports["long-1"][-1].kind == "end"
-    while saved(client.database, conversation)[-1] != ("assistant", LONG_ANSWER):
-        assert time.monotonic() < deadline, saved(client.database, conversation)
-        await asyncio.sleep(0.1)
+    await until_the_long_answer_is_saved(client, conversation)
 
 
 async def test_cancelling_the_request_ends_its_progress_and_the_backend_still_saves_the_turn(
@@ -166,38 +182,22 @@ async def test_cancelling_the_request_ends_its_progress_and_the_backend_still_sa
     """`$/cancelRequest` (an editor dropping the request, not the user's stop button)."""
     first = await chat(client, {"text": "What is an atom?"}, "q-1")
     conversation = first["conversationId"]
-    client.progress_reports["long-2"] = []
-    asking = asyncio.ensure_future(
-        client.protocol.send_request_async(
-            types.WORKSPACE_EXECUTE_COMMAND,
-            types.ExecuteCommandParams(
-                command="devmatrix.chat",
-                arguments=[{"text": "a long one, please", "conversationId": conversation}],
-                work_done_token="long-2",
-            ),
-            msg_id="chat-to-drop",
-        )
-    )
-    deadline = time.monotonic() + 60
-    while not pieces(client, "long-2"):
-        assert time.monotonic() < deadline, "no piece of the long answer arrived"
-        await asyncio.sleep(0.01)
-    client.protocol.notify(types.CANCEL_REQUEST, types.CancelParams(id="chat-to-drop"))
+    asking = await ask_the_long_question(client, conversation, "long-2")
+    client.protocol.notify(types.CANCEL_REQUEST, types.CancelParams(id="long-2"))
     with pytest.raises(JsonRpcException) as dropped:
         await asyncio.wait_for(asking, 30)
     assert dropped.value.code == types.LSPErrorCodes.RequestCancelled
     received = "".join(pieces(client, "long-2"))
     assert len(received) < len(LONG_ANSWER), "the cancel came after the whole answer"
     # The answer to the request goes out when it is cancelled; the reading stops just after.
+    deadline = time.monotonic() + 30
     while not isinstance(end := client.progress_reports["long-2"][-1], types.WorkDoneProgressEnd):
         assert time.monotonic() < deadline, "the progress did not end"
         await asyncio.sleep(0.01)
     assert end.message == "Cancelled; the backend still saves the answer."
     received = "".join(pieces(client, "long-2"))
     assert len(received) < len(LONG_ANSWER), "the reading went on to the whole answer"
-    while saved(client.database, conversation)[-1] != ("assistant", LONG_ANSWER):
-        assert time.monotonic() < deadline, saved(client.database, conversation)
-        await asyncio.sleep(0.1)
+    await until_the_long_answer_is_saved(client, conversation)
     # The server goes on serving, and dropping a request did not mark the backend unreachable.
     status = await client.workspace_execute_command_async(
         types.ExecuteCommandParams(command="devmatrix.status")

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
-from sqlalchemy import Engine, Table, update
-from sqlmodel import select
+from sqlalchemy import Engine, update
+from sqlmodel import col, select
 
 from devmatrix.config import load_settings
 from devmatrix.doctor_checks import check_events
@@ -28,10 +28,10 @@ from devmatrix.events import (
 from devmatrix.events import bus as bus_module
 from devmatrix.storage import migrate
 from devmatrix.storage.db import create_db_engine, session_scope
-from devmatrix.storage.models import EventRecord, MasterPlan, Team
+from devmatrix.storage.models import EventRecord, MasterPlan, Team, table_of
 
 BusFactory = Callable[[], EventBus]
-MASTERPLAN: Table = MasterPlan.__table__  # type: ignore[attr-defined]
+MASTERPLAN = table_of(MasterPlan)
 
 
 @pytest.fixture(params=["sqlite", "postgresql", "redis"])
@@ -86,7 +86,7 @@ async def test_publish_stores_typed_event_and_returns_increasing_ids(
     second = bus.publish(AtomFailed(plan_id=1, team_id=1, payload={"atom_id": 7, "reason": "L1"}))
     assert second > first
     with session_scope(engine) as session:
-        rows = session.exec(select(EventRecord).order_by(EventRecord.id)).all()  # type: ignore[arg-type]
+        rows = session.exec(select(EventRecord).order_by(col(EventRecord.id))).all()
     assert [(r.id, r.type, r.payload) for r in rows] == [
         (first, "plan_created", {"title": "p1"}),
         (second, "atom_failed", {"atom_id": 7, "reason": "L1"}),

@@ -14,17 +14,16 @@ from collections import Counter
 from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import cast
 
-from sqlalchemy import Connection, Engine, Table, func, insert
+from sqlalchemy import Connection, Engine, func, insert
 from sqlmodel import col, select
 
 from devmatrix.events.types import EngineEvent, StoredEvent
 from devmatrix.storage.db import session_scope
-from devmatrix.storage.models import EventRecord, utcnow
+from devmatrix.storage.models import EventRecord, table_of, utcnow
 
 REPLAY_PAGE = 500
-EVENTS = cast(Table, EventRecord.__table__)  # type: ignore[attr-defined]
+EVENTS = table_of(EventRecord)
 # Built once, executed with one row or many (then as one multi-row INSERT, ids in row order).
 INSERT_EVENTS = insert(EVENTS).returning(EVENTS.c.id, sort_by_parameter_order=True)
 MAX_PENDING = 1000  # live events buffered per subscriber before it is switched to catch-up

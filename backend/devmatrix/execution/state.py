@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, bindparam, insert, update
+from sqlalchemy import Connection, Engine, bindparam, insert, update
 from sqlmodel import Session, col, select
 
 from devmatrix.errors import NotFoundError
@@ -24,14 +24,15 @@ from devmatrix.storage.models import (
     MasterPlanTask,
     Requirement,
     ValidationResult,
+    table_of,
     utcnow,
 )
 
 DONE_STATUSES = frozenset({"validated", "review", "approved"})
 # Plain tables for the hot-path writes: Core statements skip the ORM's per-row bookkeeping.
-ATOM = cast(Table, Atom.__table__)  # type: ignore[attr-defined]
-ATTEMPT = cast(Table, AtomAttempt.__table__)  # type: ignore[attr-defined]
-RESULT = cast(Table, ValidationResult.__table__)  # type: ignore[attr-defined]
+ATOM = table_of(Atom)
+ATTEMPT = table_of(AtomAttempt)
+RESULT = table_of(ValidationResult)
 # Built once and executed with parameters (the columns to set are the parameters' names):
 # building a statement per call cost about as much as its round trip.
 UPDATE_ATOM = update(ATOM).where(ATOM.c.id == bindparam("_atom_id"))

@@ -9,7 +9,7 @@ from sqlalchemy import ColumnElement, Connection, bindparam, select
 from sqlmodel import Session, col
 
 from devmatrix.execution.pipeline import run_state
-from devmatrix.storage.models import ExecutionRun, MasterPlan
+from devmatrix.storage.models import ExecutionRun, MasterPlan, table_of
 from devmatrix_server.deps import Caller, MemberAccess, ObjectId, SessionDep, not_found
 from devmatrix_server.loop_reads import loop_reads
 from devmatrix_server.routes.plans import team_plan
@@ -21,7 +21,7 @@ router = APIRouter(prefix="/api/v1/plans", tags=["execution"])
 
 
 # A plan's team and its latest run in one query of plain columns: clients poll this route.
-_RUN_COLUMNS: list[ColumnElement[Any]] = list(ExecutionRun.__table__.columns)  # type: ignore[attr-defined]
+_RUN_COLUMNS: list[ColumnElement[Any]] = list(table_of(ExecutionRun).columns)
 _LATEST_RUN = (
     select(col(MasterPlan.team_id).label("plan_team_id"), *_RUN_COLUMNS)
     .select_from(MasterPlan)

@@ -7,7 +7,7 @@ from devmatrix.storage.models.accounting import (
     SecurityEvent,
     UsageRecord,
 )
-from devmatrix.storage.models.base import utcnow
+from devmatrix.storage.models.base import table_of, utcnow
 from devmatrix.storage.models.conversation import Conversation, ConversationShare, Message
 from devmatrix.storage.models.events import EventRecord
 from devmatrix.storage.models.execution import (
@@ -75,5 +75,6 @@ __all__ = [
     "UsageRecord",
     "User",
     "ValidationResult",
+    "table_of",
     "utcnow",
 ]

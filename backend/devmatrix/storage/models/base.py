@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import JSON, Column
+from sqlalchemy import JSON, Column, Table, inspect
 from sqlmodel import Field, SQLModel
 
 # Named constraints make migrations reproducible on both SQLite and PostgreSQL.
@@ -31,3 +31,9 @@ def created_at_field() -> Any:
 def json_field(default_factory: Any = dict) -> Any:
     """A JSON column (lists or objects) with a Python-side default."""
     return Field(default_factory=default_factory, sa_column=Column(JSON, nullable=False))
+
+
+def table_of(model: type[SQLModel]) -> Table:
+    """The Core table of a table model, for prebuilt statements on hot paths (SQLModel does not
+    type `__table__`; the mapper's table is the same object)."""
+    return cast(Table, inspect(model).local_table)

@@ -9,11 +9,12 @@ from pathlib import Path
 import pytest
 
 from devmatrix.code.atomizer import AtomCache, AtomizeError, atomize_path
+from devmatrix.code.atoms import CodeAtom
 
 FIXTURES = Path(__file__).parents[2] / "fixtures"
 
 
-def by_id(path: Path) -> dict[str, object]:
+def by_id(path: Path) -> dict[str, CodeAtom]:
     return {a.id: a for a in atomize_path(path, cache=AtomCache()).atoms}
 
 
@@ -131,3 +132,34 @@ def test_imports_and_constants_keep_source_order(tmp_path: Path) -> None:
     imports = atoms["order.py::<imports>"]
     assert [b.local for b in imports.imports] == [*modules, *(f"n{i}" for i in range(12))]
     assert atoms["order.py::<constants>"].defines == tuple(f"C{i}" for i in range(30))
+
+
+def test_names_that_only_bind_are_not_references(tmp_path: Path) -> None:
+    # Module-level names that a function also uses as a parameter, loop target, assignment
+    # target, keyword argument or attribute member: none of those is a use of the module's name.
+    (tmp_path / "names.py").write_text(
+        "from shapes import Point as P\n"
+        "size = 1\n"
+        "key = 2\n"
+        "total = 3\n"
+        "item = 4\n"
+        "count = 5\n"
+        "\n"
+        "def f(size, items):\n"
+        "    for item in items:\n"
+        "        total = sort(items, key=item).key\n"
+        "    global count\n"
+        "    count += 1\n"
+        "    match items:\n"
+        "        case P(x=0):\n"
+        "            return total\n"
+    )
+    atoms = by_id(tmp_path)
+    f = atoms["names.py::f"]
+    # Read as values: `items`, `sort`, `item` (after the loop binds it), `total` (in the return),
+    # `count` (augmented), `P` (class pattern). Not `size` (a parameter only) nor `key` (a keyword
+    # name, then a member).
+    assert set(f.references) == {"items", "sort", "item", "total", "count", "P"}
+    imports = atoms["names.py::<imports>"]
+    # An import's module, imported name and local alias are what the imports block uses.
+    assert set(imports.references) == {"shapes", "Point", "P"}

@@ -1,7 +1,15 @@
 ; Python references, run over the whole tree. Captures:
-;   name.reference   every name; `a.b.c` chains are rebuilt from adjacent names joined by "."
+;   name.reference   a name read as a value, or bound by an import; `a.b.c` chains are rebuilt
+;                    from the text after the head (members are not captured on their own)
 ;   import           an import statement; its bindings come from python-imports.scm
+;
+; Names that only bind (parameters, assignment and loop targets, keyword argument names) are
+; not references: matching identifiers in expression position (the `primary_expression`
+; supertype) leaves them out, along with attribute members, and halves the captures.
 
-(identifier) @name.reference
+(primary_expression/identifier) @name.reference
+(augmented_assignment left: (identifier) @name.reference)
+(dotted_name (identifier) @name.reference)
+(aliased_import alias: (identifier) @name.reference)
 (import_statement) @import
 (import_from_statement) @import

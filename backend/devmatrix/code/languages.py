@@ -38,7 +38,8 @@ class LanguageSpec:
     grammar: Callable[[], object]
     # Stems that stand for their folder (`pkg/__init__.py` is module `pkg`).
     package_stems: tuple[str, ...]
-    # Stem of the query files; TSX shares TypeScript's (its grammar is TypeScript plus JSX).
+    # Stem of the query files when they are another language's: TSX reads TypeScript's (its grammar
+    # is TypeScript plus JSX), then its own additions (`tsx-references.scm`).
     query_stem: str = ""
 
 
@@ -91,13 +92,23 @@ def _query_text(stem: str) -> str:
     return resources.files("devmatrix.code").joinpath("queries", f"{stem}.scm").read_text("utf-8")
 
 
+def _queries(spec: LanguageSpec, kind: str = "") -> str:
+    """The query file of `kind` ("" for definitions) for `spec`: the shared stem's, followed by
+    the language's own additions when it borrows another's (`tsx-references.scm` adds JSX)."""
+    suffix = f"-{kind}" if kind else ""
+    text = _query_text(f"{spec.query_stem or spec.name}{suffix}")
+    own = resources.files("devmatrix.code").joinpath("queries", f"{spec.name}{suffix}.scm")
+    if spec.query_stem and own.is_file():
+        text += "\n" + own.read_text("utf-8")
+    return text
+
+
 @cache
 def compiled(spec: LanguageSpec) -> CompiledLanguage:
     """Compile the grammar and query files of `spec` (once per process)."""
     language = Language(spec.grammar())
-    stem = spec.query_stem or spec.name
-    structure = Query(language, _query_text(stem))
-    statements = Query(language, _query_text(f"{stem}-statements"))
+    structure = Query(language, _queries(spec))
+    statements = Query(language, _queries(spec, "statements"))
     receivers: set[str] = set()
     tests: re.Pattern[str] | None = None
     for index in range(statements.pattern_count):
@@ -113,8 +124,8 @@ def compiled(spec: LanguageSpec) -> CompiledLanguage:
         language=language,
         structure=structure,
         statements=statements,
-        references=Query(language, _query_text(f"{stem}-references")),
-        imports=Query(language, _query_text(f"{stem}-imports")),
+        references=Query(language, _queries(spec, "references")),
+        imports=Query(language, _queries(spec, "imports")),
         errors=Query(language, ERROR_QUERY),
         receivers=frozenset(receivers),
         receiver_bounds=tuple((word, f"{word}.", f"{word}/") for word in sorted(receivers)),

@@ -144,12 +144,14 @@ def test_names_that_only_bind_are_not_references(tmp_path: Path) -> None:
         "total = 3\n"
         "item = 4\n"
         "count = 5\n"
+        "flag = False\n"
         "\n"
         "def f(size, items):\n"
         "    for item in items:\n"
         "        total = sort(items, key=item).key\n"
-        "    global count\n"
+        "    global count, flag\n"
         "    count += 1\n"
+        "    flag = True\n"
         "    match items:\n"
         "        case P(x=0):\n"
         "            return total\n"
@@ -157,9 +159,48 @@ def test_names_that_only_bind_are_not_references(tmp_path: Path) -> None:
     atoms = by_id(tmp_path)
     f = atoms["names.py::f"]
     # Read as values: `items`, `sort`, `item` (after the loop binds it), `total` (in the return),
-    # `count` (augmented), `P` (class pattern). Not `size` (a parameter only) nor `key` (a keyword
-    # name, then a member).
-    assert set(f.references) == {"items", "sort", "item", "total", "count", "P"}
+    # `count` and `flag` (declared global), `P` (class pattern). Not `size` (a parameter only) nor
+    # `key` (a keyword name, then a member).
+    assert set(f.references) == {"items", "sort", "item", "total", "count", "flag", "P"}
     imports = atoms["names.py::<imports>"]
     # An import's module, imported name and local alias are what the imports block uses.
     assert set(imports.references) == {"shapes", "Point", "P"}
+
+
+SCRIPT_NAMES = (
+    "import Base, { slug as s } from './util';\n"
+    "let current = null;\n"
+    "export function render(item, size = DEFAULT) {\n"
+    "  const parts = s(item.name).split(SEP);\n"
+    "  for (const part of parts) { draw(part); }\n"
+    "  current = item;\n"
+    "  total += size;\n"
+    "  return <Card.Body value={{ parts, key: VALUE }}><Icon /></Card.Body>;\n"
+    "}\n"
+    "export { render as show, current };\n"
+)
+
+
+def test_javascript_and_typescript_references_leave_binding_names_out(tmp_path: Path) -> None:
+    (tmp_path / "app.jsx").write_text(SCRIPT_NAMES)
+    (tmp_path / "view.tsx").write_text(SCRIPT_NAMES)
+    (tmp_path / "model.ts").write_text(
+        "@Entity('t') export class Model extends Base<Row> {\n"
+        "  load(id: Key, other: typeof fallback): ns.Shape { return fetchRow(id, LIMIT); }\n"
+        "}\n"
+    )
+    atoms = by_id(tmp_path)
+    # Names read, and the module's `current` and `total` that are assigned (assigning never
+    # declares), JSX tags and the shorthand `parts`; no declaration (`render`, the parameters,
+    # `const parts`, `const part`) and no property name (`key`, `name`) counts on its own.
+    expected = {
+        "s", "item", "item.name", "SEP", "parts", "draw", "part", "current", "total", "size",
+        "Card.Body", "Icon", "VALUE", "DEFAULT",
+    }  # fmt: skip
+    assert set(atoms["app.jsx::render"].references) == expected
+    assert set(atoms["view.tsx::render"].references) == expected
+    assert {"Base", "s", "slug"} <= set(atoms["app.jsx::<imports>"].references)
+    model = atoms["model.ts::Model.load"]
+    # Types are references; `other` is only declared.
+    assert set(model.references) == {"Key", "fallback", "ns.Shape", "fetchRow", "id", "LIMIT"}
+    assert {"Entity", "Base", "Row", "Model"} <= set(atoms["model.ts::Model"].references)

@@ -1,7 +1,40 @@
-; JavaScript references, run over the whole tree (see python-references.scm).
+; JavaScript references, run over the whole tree (see python-references.scm). Captures:
+;   name.reference   a name read as a value (an identifier in expression position), or named by
+;                    an import, an export list, require() or a JSX tag; `a.b` chains are rebuilt
+;                    from the text after the head
+;   import           an import statement or a require() declaration (javascript-imports.scm)
+;
+; Names that only bind (parameters, declared variables, loop targets, class and function names)
+; are left out: they are not uses of a module's symbol of the same name.
 
-(identifier) @name.reference
+(primary_expression/identifier) @name.reference
+(augmented_assignment_expression left: (identifier) @name.reference)
+; Assigning never declares: the name is a variable declared elsewhere (maybe the module's).
+(assignment_expression left: (identifier) @name.reference)
+(shorthand_property_identifier) @name.reference
 (this) @name.reference
+
+; A decorator's name is not an expression position in the grammar.
+(decorator (identifier) @name.reference)
+(decorator (member_expression object: (identifier) @name.reference))
+(decorator (call_expression function: (identifier) @name.reference))
+(decorator (call_expression function: (member_expression object: (identifier) @name.reference)))
+
+(import_clause (identifier) @name.reference)
+(import_specifier name: (identifier) @name.reference)
+(import_specifier alias: (identifier) @name.reference)
+(namespace_import (identifier) @name.reference)
+(export_specifier name: (identifier) @name.reference)
+(variable_declarator
+  name: (identifier) @name.reference
+  value: (call_expression function: (identifier) @_require)
+  (#eq? @_require "require"))
+
+(jsx_opening_element name: (identifier) @name.reference)
+(jsx_opening_element name: (member_expression object: (identifier) @name.reference))
+(jsx_self_closing_element name: (identifier) @name.reference)
+(jsx_self_closing_element name: (member_expression object: (identifier) @name.reference))
+
 (import_statement) @import
 (variable_declarator
   value: (call_expression function: (identifier) @_require)

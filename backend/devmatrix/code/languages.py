@@ -1,7 +1,7 @@
 """The languages the atomizer reads: grammar, file extensions and compiled query files.
 
-Everything a language knows about itself lives in `queries/<name>*.scm`; this module only loads
-them, once per process.
+Everything a language knows about itself lives in the query files of its layers
+(`queries/<layer>*.scm`); this module only loads them, once per process.
 """
 
 from __future__ import annotations
@@ -38,24 +38,36 @@ class LanguageSpec:
     grammar: Callable[[], object]
     # Stems that stand for their folder (`pkg/__init__.py` is module `pkg`).
     package_stems: tuple[str, ...]
-    # Stem of the query files when they are another language's: TSX reads TypeScript's (its grammar
-    # is TypeScript plus JSX), then its own additions (`tsx-references.scm`).
-    query_stem: str = ""
+    # Stems of the query files, read in this order and joined, per kind: a grammar that extends
+    # another reads the shared layer first (TSX is ECMAScript + TypeScript + JSX). A layer may lack
+    # a kind (`jsx-imports.scm`); each kind needs at least one file.
+    query_layers: tuple[str, ...] = ()
 
 
 LANGUAGES: tuple[LanguageSpec, ...] = (
-    LanguageSpec("python", (".py", ".pyi"), tree_sitter_python.language, ("__init__",)),
     LanguageSpec(
-        "javascript", (".js", ".jsx", ".mjs", ".cjs"), tree_sitter_javascript.language, ("index",)
+        "python", (".py", ".pyi"), tree_sitter_python.language, ("__init__",), ("python",)
+    ),
+    LanguageSpec(
+        "javascript",
+        (".js", ".jsx", ".mjs", ".cjs"),
+        tree_sitter_javascript.language,
+        ("index",),
+        ("ecmascript", "javascript", "jsx"),
     ),
     LanguageSpec(
         "typescript",
         (".ts", ".mts", ".cts"),
         tree_sitter_typescript.language_typescript,
         ("index",),
+        ("ecmascript", "typescript"),
     ),
     LanguageSpec(
-        "tsx", (".tsx",), tree_sitter_typescript.language_tsx, ("index",), query_stem="typescript"
+        "tsx",
+        (".tsx",),
+        tree_sitter_typescript.language_tsx,
+        ("index",),
+        ("ecmascript", "typescript", "jsx"),
     ),
 )
 
@@ -88,19 +100,15 @@ def language_for(path: str) -> LanguageSpec | None:
     return _BY_EXTENSION.get(posixpath.splitext(path)[1].lower())
 
 
-def _query_text(stem: str) -> str:
-    return resources.files("devmatrix.code").joinpath("queries", f"{stem}.scm").read_text("utf-8")
-
-
 def _queries(spec: LanguageSpec, kind: str = "") -> str:
-    """The query file of `kind` ("" for definitions) for `spec`: the shared stem's, followed by
-    the language's own additions when it borrows another's (`tsx-references.scm` adds JSX)."""
+    """The queries of `kind` ("" for definitions) for `spec`: its layers' files, in order."""
+    folder = resources.files("devmatrix.code").joinpath("queries")
     suffix = f"-{kind}" if kind else ""
-    text = _query_text(f"{spec.query_stem or spec.name}{suffix}")
-    own = resources.files("devmatrix.code").joinpath("queries", f"{spec.name}{suffix}.scm")
-    if spec.query_stem and own.is_file():
-        text += "\n" + own.read_text("utf-8")
-    return text
+    files = [folder.joinpath(f"{stem}{suffix}.scm") for stem in spec.query_layers]
+    texts = [file.read_text("utf-8") for file in files if file.is_file()]
+    if not texts:
+        raise FileNotFoundError(f"no {kind or 'definitions'} query file for {spec.name}")
+    return "\n".join(texts)
 
 
 @cache

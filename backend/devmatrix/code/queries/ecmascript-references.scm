@@ -1,8 +1,9 @@
-; JavaScript references, run over the whole tree (see python-references.scm). Captures:
-;   name.reference   a name read as a value (an identifier in expression position), or named by
-;                    an import, an export list, require() or a JSX tag; `a.b` chains are rebuilt
-;                    from the text after the head
-;   import           an import statement or a require() declaration (javascript-imports.scm)
+; JavaScript and TypeScript references (the layer both read; JSX tags are in jsx-references.scm,
+; types in typescript-references.scm), run over the whole tree. Captures:
+;   name.reference   a name read as a value (an identifier in expression position) or assigned,
+;                    or named by an import, an export list or require(); `a.b` chains are rebuilt
+;                    from the text after the head (see python-references.scm)
+;   import           an import statement or a require() declaration (bindings: *-imports.scm)
 ;
 ; Names that only bind (parameters, declared variables, loop targets, class and function names)
 ; are left out: they are not uses of a module's symbol of the same name.
@@ -29,11 +30,6 @@
   name: (identifier) @name.reference
   value: (call_expression function: (identifier) @_require)
   (#eq? @_require "require"))
-
-(jsx_opening_element name: (identifier) @name.reference)
-(jsx_opening_element name: (member_expression object: (identifier) @name.reference))
-(jsx_self_closing_element name: (identifier) @name.reference)
-(jsx_self_closing_element name: (member_expression object: (identifier) @name.reference))
 
 (import_statement) @import
 (variable_declarator

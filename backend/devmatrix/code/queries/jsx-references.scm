@@ -1,4 +1,4 @@
-; TSX: TypeScript's references (typescript-references.scm, read first) and its JSX tags.
+; JSX tags are references (JavaScript and TSX read this after ecmascript-references.scm).
 
 (jsx_opening_element name: (identifier) @name.reference)
 (jsx_opening_element name: (member_expression object: (identifier) @name.reference))

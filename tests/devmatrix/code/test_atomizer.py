@@ -138,7 +138,10 @@ def test_names_that_only_bind_are_not_references(tmp_path: Path) -> None:
     # Module-level names that a function also uses as a parameter, loop target, assignment
     # target, keyword argument or attribute member: none of those is a use of the module's name.
     (tmp_path / "names.py").write_text(
+        "from __future__ import annotations\n"
         "from shapes import Point as P\n"
+        "from .geometry.plane import Line\n"
+        "import os.path\n"
         "size = 1\n"
         "key = 2\n"
         "total = 3\n"
@@ -163,8 +166,9 @@ def test_names_that_only_bind_are_not_references(tmp_path: Path) -> None:
     # `key` (a keyword name, then a member).
     assert set(f.references) == {"items", "sort", "item", "total", "count", "flag", "P"}
     imports = atoms["names.py::<imports>"]
-    # An import's module, imported name and local alias are what the imports block uses.
-    assert set(imports.references) == {"shapes", "Point", "P"}
+    # An import's module, imported name and local alias are what the imports block uses; a
+    # relative module's parts (`geometry`) and a __future__ feature are no names of this module.
+    assert set(imports.references) == {"shapes", "Point", "P", "Line", "os.path"}
 
 
 SCRIPT_NAMES = (
@@ -204,3 +208,29 @@ def test_javascript_and_typescript_references_leave_binding_names_out(tmp_path: 
     # Types are references; `other` is only declared.
     assert set(model.references) == {"Key", "fallback", "ns.Shape", "fetchRow", "id", "LIMIT"}
     assert {"Entity", "Base", "Row", "Model"} <= set(atoms["model.ts::Model"].references)
+
+
+def test_destructuring_into_existing_variables_references_them(tmp_path: Path) -> None:
+    source = (
+        "let first, rest, size, mode, item;\n"
+        "export function unpack(pair, options) {\n"
+        "  [first, ...rest] = pair;\n"
+        "  ({ size, kind: mode = DEFAULT } = options);\n"
+        "  for (item of pair) {}\n"
+        "  const [local, other] = pair;\n"
+        "  for (const each of pair) {}\n"
+        "  return Math.max(local, other, ...SIZES);\n"
+        "}\n"
+    )
+    for name in ("assign.js", "assign.ts"):
+        (tmp_path / name).write_text(source)
+    atoms = by_id(tmp_path)
+    # The module's variables assigned through a pattern or a bare for-of loop are used, and a
+    # spread name; names a `const` declares (`local`, `other`, `each`) and property keys
+    # (`kind`) are not.
+    expected = {
+        "first", "rest", "pair", "size", "mode", "DEFAULT", "options", "item", "local", "other",
+        "Math.max", "SIZES",
+    }  # fmt: skip
+    for name in ("assign.js", "assign.ts"):
+        assert set(atoms[f"{name}::unpack"].references) == expected

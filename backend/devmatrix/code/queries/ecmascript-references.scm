@@ -12,6 +12,27 @@
 (augmented_assignment_expression left: (identifier) @name.reference)
 ; Assigning never declares: the name is a variable declared elsewhere (maybe the module's).
 (assignment_expression left: (identifier) @name.reference)
+; So does destructuring into existing variables (`[a, ...b] = pair`, `({ a, k: b = 1 } = o)`),
+; and a for-in/of loop without `const`/`let`/`var`. Targets nested in a pattern inside the
+; pattern (`[[a]] = x`) are not followed.
+; One pattern per form: with an alternation, the query engine keeps only one of two targets in
+; the same pattern (`[a, ...b]`).
+(assignment_expression left: (array_pattern (identifier) @name.reference))
+(assignment_expression
+  left: (array_pattern (assignment_pattern left: (identifier) @name.reference)))
+(assignment_expression left: (array_pattern (rest_pattern (identifier) @name.reference)))
+(assignment_expression
+  left: (object_pattern (shorthand_property_identifier_pattern) @name.reference))
+(assignment_expression
+  left: (object_pattern
+    (object_assignment_pattern left: (shorthand_property_identifier_pattern) @name.reference)))
+(assignment_expression
+  left: (object_pattern (pair_pattern value: (identifier) @name.reference)))
+(assignment_expression
+  left: (object_pattern
+    (pair_pattern value: (assignment_pattern left: (identifier) @name.reference))))
+(assignment_expression left: (object_pattern (rest_pattern (identifier) @name.reference)))
+(for_in_statement !kind left: (identifier) @name.reference)
 (shorthand_property_identifier) @name.reference
 (this) @name.reference
 

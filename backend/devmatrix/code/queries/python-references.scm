@@ -1,6 +1,6 @@
 ; Python references, run over the whole tree. Captures:
 ;   name.reference   a name read as a value, declared `global`, or bound by an import; `a.b.c`
-;                    chains are rebuilt from the text after the head (members are not captured)
+;                    chains are rebuilt from the text after the head (members are never captured)
 ;   import           an import statement; its bindings come from python-imports.scm
 ;
 ; Names that only bind (parameters, assignment and loop targets, keyword argument names) are
@@ -11,7 +11,17 @@
 (primary_expression/identifier) @name.reference
 (augmented_assignment left: (identifier) @name.reference)
 (global_statement (identifier) @name.reference)
-(dotted_name (identifier) @name.reference)
+; The head of a dotted name (the chain is read from the text) where it names something: an
+; imported module or name, a value or class in a `case` pattern. Not inside a relative import's
+; module (`from .mod import x` does not use a name `mod`), nor in `from __future__ import`.
+(import_statement name: (dotted_name . (identifier) @name.reference))
+(aliased_import name: (dotted_name . (identifier) @name.reference))
+(import_from_statement module_name: (dotted_name . (identifier) @name.reference))
+(import_from_statement name: (dotted_name . (identifier) @name.reference))
+(case_pattern (dotted_name . (identifier) @name.reference))
+(class_pattern (dotted_name . (identifier) @name.reference))
+(keyword_pattern (dotted_name . (identifier) @name.reference))
+(dict_pattern key: (dotted_name . (identifier) @name.reference))
 (aliased_import alias: (identifier) @name.reference)
 (import_statement) @import
 (import_from_statement) @import

@@ -191,6 +191,7 @@ def test_javascript_and_typescript_references_leave_binding_names_out(tmp_path: 
     (tmp_path / "model.ts").write_text(
         "@Entity('t') export class Model extends Base<Row> {\n"
         "  load(id: Key, other: typeof fallback): ns.Shape { return fetchRow(id, LIMIT); }\n"
+        "  save(row: db.tables.Row, options: typeof defaults.save): void {}\n"
         "}\n"
     )
     atoms = by_id(tmp_path)
@@ -207,6 +208,8 @@ def test_javascript_and_typescript_references_leave_binding_names_out(tmp_path: 
     model = atoms["model.ts::Model.load"]
     # Types are references; `other` is only declared.
     assert set(model.references) == {"Key", "fallback", "ns.Shape", "fetchRow", "id", "LIMIT"}
+    # A qualified type or `typeof` of a chain is one name, from its head.
+    assert set(atoms["model.ts::Model.save"].references) == {"db.tables.Row", "defaults.save"}
     assert {"Entity", "Base", "Row", "Model"} <= set(atoms["model.ts::Model"].references)
 
 

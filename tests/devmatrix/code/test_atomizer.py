@@ -158,13 +158,20 @@ def test_names_that_only_bind_are_not_references(tmp_path: Path) -> None:
         "    match items:\n"
         "        case P(x=0):\n"
         "            return total\n"
+        "        case P(x=Mode.ON) | Mode.OFF:\n"
+        "            pass\n"
+        "        case flag_value:\n"
+        "            pass\n"
     )
     atoms = by_id(tmp_path)
     f = atoms["names.py::f"]
     # Read as values: `items`, `sort`, `item` (after the loop binds it), `total` (in the return),
-    # `count` and `flag` (declared global), `P` (class pattern). Not `size` (a parameter only) nor
-    # `key` (a keyword name, then a member).
-    assert set(f.references) == {"items", "sort", "item", "total", "count", "flag", "P"}
+    # `count` and `flag` (declared global), `P` (class pattern), `Mode.ON` and `Mode.OFF` (value
+    # patterns). Not `size` (a parameter only), `key` (a keyword name, then a member) nor
+    # `flag_value` (a capture pattern binds it).
+    assert set(f.references) == {
+        "items", "sort", "item", "total", "count", "flag", "P", "Mode.ON", "Mode.OFF",
+    }  # fmt: skip
     imports = atoms["names.py::<imports>"]
     # An import's module, imported name and local alias are what the imports block uses; a
     # relative module's parts (`geometry`) and a __future__ feature are no names of this module.

@@ -12,16 +12,18 @@
 (augmented_assignment left: (identifier) @name.reference)
 (global_statement (identifier) @name.reference)
 ; The head of a dotted name (the chain is read from the text) where it names something: an
-; imported module or name, a value or class in a `case` pattern. Not inside a relative import's
+; imported module or name, a class or a value in a `case` pattern. Not inside a relative import's
 ; module (`from .mod import x` does not use a name `mod`), nor in `from __future__ import`.
 (import_statement name: (dotted_name . (identifier) @name.reference))
 (aliased_import name: (dotted_name . (identifier) @name.reference))
 (import_from_statement module_name: (dotted_name . (identifier) @name.reference))
 (import_from_statement name: (dotted_name . (identifier) @name.reference))
-(case_pattern (dotted_name . (identifier) @name.reference))
 (class_pattern (dotted_name . (identifier) @name.reference))
-(keyword_pattern (dotted_name . (identifier) @name.reference))
 (dict_pattern key: (dotted_name . (identifier) @name.reference))
+; In a case, a bare name binds (`case x:`, `case P(a=x)`); only a dotted one is a value.
+(case_pattern (dotted_name . (identifier) @name.reference (identifier)))
+(keyword_pattern (dotted_name . (identifier) @name.reference (identifier)))
+(union_pattern (dotted_name . (identifier) @name.reference (identifier)))
 (aliased_import alias: (identifier) @name.reference)
 (import_statement) @import
 (import_from_statement) @import

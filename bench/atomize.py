@@ -20,33 +20,40 @@ import sysconfig
 import time
 from pathlib import Path
 
-from tree_sitter import QueryCursor
+from tree_sitter import Parser, QueryCursor
 
 from devmatrix.code.atomizer import AtomCache, Atomization, atomize_path, source_files
 from devmatrix.code.atoms import CodeAtom
-from devmatrix.code.languages import STRUCTURE_DEPTH, compiled, language_for, parser_for
+from devmatrix.code.languages import (
+    STRUCTURE_DEPTH,
+    CompiledLanguage,
+    compiled,
+    language_for,
+    parser_for,
+)
 from devmatrix.graph import DependencyGraph, build_graph
 
 
-def raw_parse_seconds(root: Path, files: list[str]) -> tuple[float, float]:
-    """Wall and CPU seconds of tree-sitter's parse alone over the same files (read beforehand)."""
-    sources = [(root / f).read_bytes() for f in files]
+def python_parser() -> tuple[Parser, CompiledLanguage]:
+    """The atomizer's own parser and compiled queries for Python."""
     spec = language_for("x.py")
     assert spec is not None
-    parser = parser_for(spec)
+    return parser_for(spec), compiled(spec)
+
+
+def raw_parse_seconds(sources: list[bytes]) -> tuple[float, float]:
+    """Wall and CPU seconds of tree-sitter's parse alone over the files (read beforehand)."""
+    parser, _ = python_parser()
     wall, cpu = time.perf_counter(), time.process_time()
     for source in sources:
         parser.parse(source)
     return time.perf_counter() - wall, time.process_time() - cpu
 
 
-def query_passes_seconds(root: Path, files: list[str]) -> float:
+def query_passes_seconds(sources: list[bytes]) -> float:
     """CPU seconds of the parse plus the atomizer's three query passes, with no Python work on
     the captures: the share of atomize + graph that tree-sitter itself costs."""
-    sources = [(root / f).read_bytes() for f in files]
-    spec = language_for("x.py")
-    assert spec is not None
-    parser, lang = parser_for(spec), compiled(spec)
+    parser, lang = python_parser()
     cpu = time.process_time()
     for source in sources:
         tree = parser.parse(source)
@@ -58,13 +65,10 @@ def query_passes_seconds(root: Path, files: list[str]) -> float:
     return time.process_time() - cpu
 
 
-def parse_and_walk_seconds(root: Path, files: list[str]) -> float:
+def parse_and_walk_seconds(sources: list[bytes]) -> float:
     """CPU seconds of the parse plus one whole-tree walk of a query cursor that captures only
     syntax errors (next to none): the floor under the names pass, which must visit every node."""
-    sources = [(root / f).read_bytes() for f in files]
-    spec = language_for("x.py")
-    assert spec is not None
-    parser, lang = parser_for(spec), compiled(spec)
+    parser, lang = python_parser()
     cpu = time.process_time()
     for source in sources:
         QueryCursor(lang.errors).captures(parser.parse(source).root_node)
@@ -97,11 +101,12 @@ def main() -> None:
     if args.rounds < 1:
         parser.error("--rounds must be at least 1")
     root = Path(sysconfig.get_paths()["stdlib"])
-    files = [path.relative_to(root).as_posix() for path, _ in source_files(root, [])]
+    # Read once: the baselines time tree-sitter, not the disk.
+    sources = [path.read_bytes() for path, _ in source_files(root, [])]
     # The machine is shared and its speed drifts by tens of percent within a minute: each round
     # is compared with the parses just before and after it (P A P A P ... P), and the median
     # round is the figure. Every round must give the same atoms and edges.
-    parses = [raw_parse_seconds(root, files)]
+    parses = [raw_parse_seconds(sources)]
     rounds: list[dict[str, float]] = []
     digests: set[str] = set()
     last: tuple[Atomization, DependencyGraph] | None = None
@@ -116,7 +121,7 @@ def main() -> None:
         # What the figures report is part of the timed work, lazy or not.
         counts = len(graph.edges), len(graph.cycles), len(graph.unit_waves)
         graph_s, graph_cpu = time.perf_counter() - wall, time.process_time() - cpu
-        parses.append(raw_parse_seconds(root, files))
+        parses.append(raw_parse_seconds(sources))
         parse_s = (parses[-2][0] + parses[-1][0]) / 2
         parse_cpu = (parses[-2][1] + parses[-1][1]) / 2
         rounds.append(
@@ -141,8 +146,8 @@ def main() -> None:
     start = time.perf_counter()
     atomize_path(root, cache=cache)
     cached_s = time.perf_counter() - start
-    passes_cpu = query_passes_seconds(root, files)
-    walk_cpu = parse_and_walk_seconds(root, files)
+    passes_cpu = query_passes_seconds(sources)
+    walk_cpu = parse_and_walk_seconds(sources)
     total = middle["atomize_s"] + middle["graph_s"]
     figures = {
         "root": str(root),
